@@ -1,0 +1,162 @@
+"""Action types and the context an action runs in.
+
+A plugin registers an *action type* through the ``register_actions`` hook::
+
+    class Params(msgspec.Struct, forbid_unknown_fields=True):
+        channel: str
+
+    def make(params: Params) -> Action:
+        def run(ctx: ActionContext) -> Outcome:
+            return ctx.ok(target=f"channel:{params.channel}", reason="sent")
+        return run
+
+    @hookimpl
+    def register_actions(register):
+        register("my-action", make, params=Params, summary="Posts to my chat")
+
+``make`` runs once per configured action, at config load (so bad settings fail at startup,
+not on the first alert); it must not import heavy libraries: do that on first call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+
+from .alert import Alert
+from .outcome import Outcome, Status
+
+
+class NoParams(msgspec.Struct, forbid_unknown_fields=True):
+    """The parameter schema of an action type that takes none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The ``settings`` block of the config, as actions see it."""
+
+    dry_run: bool = False
+    protected_namespaces: frozenset[str] = frozenset(
+        {"kube-system", "kube-public", "kube-node-lease", "falco"}
+    )
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ActionContext:
+    """Everything an action may use for one alert.
+
+    ``previous`` holds the outcomes of the actions that ran before this one in the same
+    response (a notifier says what containment did). ``deadline`` is a ``time.monotonic()``
+    value the action must finish by; ``remaining()`` tells how long is left.
+    Build outcomes with :meth:`ok`, :meth:`skipped`, :meth:`dry_run`, :meth:`failed`.
+    """
+
+    alert: Alert
+    response: str
+    action: str
+    type: str
+    dry_run: bool
+    settings: Settings
+    log: Any
+    deadline: float
+    previous: Sequence[Outcome] = ()
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _outcome(self, status: Status, target: str | None, reason: str | None,
+                 detail: dict[str, Any] | None) -> Outcome:
+        return Outcome(self.response, self.action, self.type, status, target, reason, detail or {})
+
+    def ok(self, target: str | None = None, reason: str | None = None,
+           detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.OK, target, reason, detail)
+
+    def skipped(self, reason: str, target: str | None = None,
+                detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.SKIPPED, target, reason, detail)
+
+    def would(self, reason: str, target: str | None = None,
+              detail: dict[str, Any] | None = None) -> Outcome:
+        """A dry-run outcome: ``reason`` says exactly what would have happened."""
+        return self._outcome(Status.DRY_RUN, target, reason, detail)
+
+    def failed(self, reason: str, target: str | None = None,
+               detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.FAILED, target, reason, detail)
+
+
+class Action(Protocol):
+    """A configured action: called once per alert, returns one outcome, should not raise."""
+
+    def __call__(self, ctx: ActionContext) -> Outcome: ...
+
+
+ActionFactory = Callable[[Any], Action]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionType:
+    """What a plugin registers: a name, a factory, its parameter schema and its nature.
+
+    ``destructive`` types change the cluster (delete, taint, isolate): protected namespaces,
+    dry-run and the safety limits apply to them. ``permissions`` lists what the type needs
+    (RBAC verbs, IAM actions) for the reference docs.
+    """
+
+    name: str
+    factory: ActionFactory
+    params: type[msgspec.Struct] = NoParams
+    destructive: bool = False
+    summary: str = ""
+    permissions: tuple[str, ...] = ()
+    plugin: str = ""
+
+
+class RegisterAction(Protocol):
+    """The callback ``register_actions`` receives."""
+
+    def __call__(self, name: str, factory: ActionFactory, *,
+                 params: type[msgspec.Struct] = NoParams, destructive: bool = False,
+                 summary: str = "", permissions: Sequence[str] = ()) -> None: ...
+
+
+class DuplicateActionType(Exception):
+    pass
+
+
+class ActionRegistry:
+    """Action types by name; the core owns naming, so two plugins cannot silently collide."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, ActionType] = {}
+
+    def register_for(self, plugin: str) -> RegisterAction:
+        def register(name: str, factory: ActionFactory, *,
+                     params: type[msgspec.Struct] = NoParams, destructive: bool = False,
+                     summary: str = "", permissions: Sequence[str] = ()) -> None:
+            if name in self._types:
+                other = self._types[name].plugin
+                raise DuplicateActionType(
+                    f"action type {name!r} registered by both {other!r} and {plugin!r}")
+            self._types[name] = ActionType(name, factory, params, destructive, summary,
+                                           tuple(permissions), plugin)
+        return register
+
+    def get(self, name: str) -> ActionType | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._types.values(), key=lambda t: t.name))
+
+    def __len__(self) -> int:
+        return len(self._types)
+

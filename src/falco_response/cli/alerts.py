@@ -1,0 +1,133 @@
+"""``handle`` (Falco's program_output: JSON lines on stdin) and ``replay FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import msgspec
+
+from ..outcome import Result
+from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
+from .common import add_config_option, load_engine, printable
+
+_encode = msgspec.json.Encoder().encode
+
+
+def add_parser(subparsers: Any) -> None:
+    handle = subparsers.add_parser(
+        "handle", help="handle JSON-lines alerts from stdin (Falco program_output)",
+        description="Read one alert per line from stdin, act on it, print one JSON object per "
+                    "alert on stdout. A bad line is reported on stderr with its number; the "
+                    "rest go on.")
+    add_config_option(handle)
+    handle.add_argument("--dry-run", action="store_true", help="act on nothing; say what "
+                        "each action would do")
+    handle.set_defaults(func=run_handle)
+
+    replay = subparsers.add_parser(
+        "replay", help="replay alerts from a JSON-lines file and show what each response did",
+        description="Replay alerts from a JSON-lines file (- for stdin).")
+    replay.add_argument("file", help="JSON-lines file of alerts, or - for stdin")
+    add_config_option(replay)
+    replay.add_argument("--dry-run", action="store_true", help="act on nothing; say what "
+                        "each action would do")
+    replay.add_argument("--json", action="store_true", help="one JSON object per alert")
+    replay.set_defaults(func=run_replay)
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _results(engine: Any, lines: Iterable[tuple[int, bytes]]
+             ) -> Iterator[tuple[int, Result]]:
+    for number, line in lines:
+        for result in engine.handle(line):
+            yield number, result
+
+
+def _report(number: int, result: Result) -> dict[str, Any]:
+    data = result.to_dict()
+    if result.error is not None:
+        data["line"] = number
+        print(f"line {number}: {printable(result.error, 300)}", file=sys.stderr)
+    return data
+
+
+def run_handle(args: argparse.Namespace) -> int:
+    engine = load_engine(args, dry_run=args.dry_run)
+    if engine is None:
+        return EXIT_CONFIG
+    code = EXIT_OK
+    out = sys.stdout.buffer
+    for number, result in _results(engine, _lines(sys.stdin.buffer)):
+        if not result.ok:
+            code = EXIT_PARTIAL
+        out.write(_encode(_report(number, result)) + b"\n")
+        out.flush()
+    return code
+
+
+COLUMNS = (("LINE", 5), ("RULE", 34), ("PRIORITY", 9), ("RESPONSE", 22), ("ACTION", 16),
+           ("STATUS", 8), ("TARGET", 26), ("REASON", 0))
+
+
+def _row(values: Iterable[Any]) -> str:
+    cells = []
+    for (_, width), value in zip(COLUMNS, values):
+        text = printable(value, width or 160)
+        cells.append(text.ljust(width) if width else text)
+    return "  ".join(cells).rstrip()
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    engine = load_engine(args, dry_run=args.dry_run, quiet=True)
+    if engine is None:
+        return EXIT_CONFIG
+    try:
+        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
+    code = EXIT_OK
+    counts = {"alerts": 0, "matched": 0, "unreadable": 0}
+    with stream:
+        if not args.json:
+            print(_row(name for name, _ in COLUMNS))
+        for number, result in _results(engine, _lines(stream)):
+            if not result.ok:
+                code = EXIT_PARTIAL
+            if args.json:
+                sys.stdout.buffer.write(_encode(_report(number, result)) + b"\n")
+                continue
+            _print_rows(number, result, counts)
+    if not args.json:
+        mode = "dry run" if engine.dry_run else "live"
+        print(f"\n{counts['alerts']} alerts, {counts['matched']} matched a response, "
+              f"{counts['unreadable']} unreadable ({mode})")
+    return code
+
+
+def _print_rows(number: int, result: Result, counts: dict[str, int]) -> None:
+    if result.alert is None:
+        counts["unreadable"] += 1
+        print(_row((number, "-", "-", "-", "-", "error", "-", result.error)))
+        return
+    counts["alerts"] += 1
+    alert = result.alert
+    if result.dropped:
+        print(_row((number, alert.rule, alert.priority.label, "-", "-", "dropped", "-",
+                    result.dropped)))
+    elif not result.outcomes:
+        print(_row((number, alert.rule, alert.priority.label, "-", "-", "-", "-",
+                    "no response matched")))
+    else:
+        counts["matched"] += 1
+        for o in result.outcomes:
+            print(_row((number, alert.rule, alert.priority.label, o.response, o.action,
+                        o.status.value, o.target or "-", o.reason or "")))

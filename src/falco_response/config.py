@@ -1,0 +1,247 @@
+"""Loading a config: YAML, ``${ENV}`` interpolation, schema validation, action parameters
+validated against their plugin's schema, and compilation of every ``match``.
+
+Every problem is collected with its file, its path inside the file and the reason, so
+``falco-response check`` reports them all at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import msgspec
+import yaml
+
+from .actions import Action, ActionRegistry, ActionType, Settings
+from .errors import ConfigError, ConfigProblem
+from .matching import CompiledMatch, MatchError, ResponseIndex
+from .schema import ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, parse_duration
+
+_ENV = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
+_AT = re.compile(r" - at `\$(.*)`$")
+
+ConfigSource = Union[str, Path, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundAction:
+    """A configured action, ready to run: its name, type, callable and dry-run override."""
+
+    name: str
+    type: ActionType
+    run: Action
+    dry_run: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    name: str
+    actions: tuple[BoundAction, ...]
+    stop: bool
+    dry_run: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A loaded, validated config. Build with :func:`load_config`."""
+
+    source: str
+    settings: Settings
+    action_timeout: float
+    alert_deadline: float
+    log_level: str
+    responses: tuple[Response, ...]
+    index: ResponseIndex[Response]
+    spec: ConfigSpec
+
+    @property
+    def destructive_actions(self) -> list[str]:
+        return sorted({f"{r.name}/{a.name}" for r in self.responses for a in r.actions
+                       if a.type.destructive})
+
+
+class _Problems:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[ConfigProblem] = []
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append(ConfigProblem(self.file, path, reason))
+
+    def validation(self, prefix: str, exc: msgspec.ValidationError) -> None:
+        text = str(exc)
+        at = _AT.search(text)
+        inner = at.group(1) if at else ""
+        reason = text[: at.start()] if at else text
+        self.add(f"{prefix}{inner}".lstrip("."), reason)
+
+
+def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
+    """Replace ``${NAME}`` (and ``${NAME:-default}``) in every string; ``$$`` is a ``$``."""
+    if isinstance(data, str):
+        def sub(found: re.Match[str]) -> str:
+            if found.group(1) == "$":
+                return "$"
+            name, default = found.group(2), found.group(3)
+            value = os.environ.get(name)
+            if value is None:
+                if default is not None:
+                    return default
+                problems.add(path, f"environment variable {name} is not set")
+                return ""
+            return value
+        return _ENV.sub(sub, data) if "$" in data else data
+    if isinstance(data, dict):
+        return {k: interpolate(v, problems, f"{path}.{k}" if path else str(k))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [interpolate(v, problems, f"{path}[{i}]") for i, v in enumerate(data)]
+    return data
+
+
+def _read(source: ConfigSource) -> tuple[str, Any]:
+    if isinstance(source, Mapping):
+        return "<dict>", dict(source)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {exc}")]) from None
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return str(path), yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(str(path), where, f"not valid YAML: {problem}")]) from None
+
+
+def _convert(data: Any, kind: type[Any], prefix: str, problems: _Problems) -> Any:
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        problems.validation(prefix, exc)
+        return None
+
+
+def _bind(spec: ActionSpec, name: str, path: str, registry: ActionRegistry,
+          problems: _Problems) -> BoundAction | None:
+    action_type = registry.get(spec.type)
+    if action_type is None:
+        known = ", ".join(registry.names()) or "none"
+        problems.add(f"{path}.type", f"unknown action type {spec.type!r} (installed: {known})")
+        return None
+    params = _convert(spec.with_, action_type.params, f"{path}.with", problems)
+    if params is None:
+        return None
+    try:
+        run = action_type.factory(params)
+    except (ValueError, TypeError) as exc:
+        problems.add(f"{path}.with", str(exc))
+        return None
+    return BoundAction(name, action_type, run, spec.dry_run)
+
+
+def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundAction | None],
+                      registry: ActionRegistry, problems: _Problems
+                      ) -> tuple[CompiledMatch, Response] | None:
+    bound: list[BoundAction] = []
+    ok = True
+    for i, ref in enumerate(spec.actions):
+        if isinstance(ref, str):
+            if ref not in named:
+                problems.add(f"{path}.actions[{i}]", f"no action named {ref!r} in 'actions'")
+                ok = False
+            elif named[ref] is not None:
+                bound.append(named[ref])  # type: ignore[arg-type]
+            else:
+                ok = False
+        else:
+            action = _bind(ref, ref.type, f"{path}.actions[{i}]", registry, problems)
+            ok = ok and action is not None
+            if action is not None:
+                bound.append(action)
+    if not spec.actions:
+        problems.add(f"{path}.actions", "a response needs at least one action")
+        ok = False
+    try:
+        match = CompiledMatch(spec.match)
+    except MatchError as exc:
+        problems.add(f"{path}.match.{exc.path}", str(exc))
+        return None
+    if not ok:
+        return None
+    return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run)
+
+
+def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
+    """Read, interpolate, validate and compile a config. Raises :class:`ConfigError`."""
+    file, raw = _read(source)
+    problems = _Problems(file)
+    if not isinstance(raw, dict):
+        raise ConfigError([ConfigProblem(file, "", "the config must be a YAML mapping")])
+    data = interpolate(raw, problems)
+
+    # Validate piece by piece so one bad response does not hide the problems of the next.
+    pieces = {k: data.get(k) for k in ("settings", "actions", "responses")}
+    top = {k: v for k, v in data.items() if k not in pieces}
+    _convert(top, ConfigSpec, "", problems)
+    settings_spec = _convert(pieces["settings"] or {}, SettingsSpec, "settings", problems)
+
+    named: dict[str, BoundAction | None] = {}
+    actions_raw = pieces["actions"] or {}
+    if not isinstance(actions_raw, dict):
+        problems.add("actions", "must be a mapping of action names to {type, with}")
+        actions_raw = {}
+    for name, raw_action in actions_raw.items():
+        spec = _convert(raw_action, ActionSpec, f"actions.{name}", problems)
+        named[str(name)] = (_bind(spec, str(name), f"actions.{name}", registry, problems)
+                            if spec is not None else None)
+
+    responses_raw = pieces["responses"] or []
+    if not isinstance(responses_raw, list):
+        problems.add("responses", "must be a list of responses")
+        responses_raw = []
+    compiled: list[tuple[CompiledMatch, Response]] = []
+    seen: dict[str, int] = {}
+    for i, raw_response in enumerate(responses_raw):
+        path = f"responses[{i}]"
+        spec = _convert(raw_response, ResponseSpec, path, problems)
+        if spec is None:
+            continue
+        if spec.name in seen:
+            problems.add(f"{path}.name", f"duplicate response name {spec.name!r} "
+                                         f"(also responses[{seen[spec.name]}])")
+        seen[spec.name] = i
+        result = _compile_response(spec, path, named, registry, problems)
+        if result is not None:
+            compiled.append(result)
+
+    timeouts: dict[str, float] = {}
+    if settings_spec is not None:
+        for key in ("action_timeout", "alert_deadline"):
+            try:
+                timeouts[key] = parse_duration(getattr(settings_spec, key))
+            except ValueError as exc:
+                problems.add(f"settings.{key}", str(exc))
+    if problems.items:
+        raise ConfigError(problems.items)
+    assert settings_spec is not None
+    full = msgspec.convert(data, ConfigSpec)
+    return Config(
+        source=file,
+        settings=Settings(dry_run=settings_spec.dry_run,
+                          protected_namespaces=frozenset(settings_spec.protected_namespaces)),
+        action_timeout=timeouts["action_timeout"],
+        alert_deadline=timeouts["alert_deadline"],
+        log_level=settings_spec.log_level,
+        responses=tuple(r for _, r in compiled),
+        index=ResponseIndex(compiled),
+        spec=full,
+    )

@@ -1,0 +1,192 @@
+"""Reading messages: JSON decoding, the Falco alert schema, and the envelopes that carry alerts.
+
+A *message* is one thing that may hold one alert: Falco's JSON, falcosidekick's JSON, an SNS
+notification, an EventBridge event, an API Gateway / function URL request. A *batch* (a Lambda
+event with ``Records``) holds many messages; :func:`split_batch` cuts it up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from .alert import Alert, FieldValue, Priority, parse_time
+from .errors import ParseError
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""Messages larger than this are refused before decoding (a Falco alert is a few KB)."""
+
+_decoder = msgspec.json.Decoder()
+_SCALARS = (str, int, float, bool)
+
+
+def decode(payload: str | bytes) -> Any:
+    """JSON text to Python objects, with errors that say where and what."""
+    size = len(payload)
+    if size > MAX_MESSAGE_BYTES:
+        raise ParseError(f"message is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
+    if isinstance(payload, bytes):
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"message is not valid UTF-8 (byte {exc.start})") from None
+    if not payload.strip():
+        raise ParseError("message is empty")
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError as exc:
+        raise ParseError(f"message is not JSON: {exc}") from None
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ParseError(f"alert has no {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"alert field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def alert_from_dict(data: dict[str, Any]) -> Alert:
+    """Falco's (or falcosidekick's) alert JSON object to an :class:`Alert`.
+
+    Required: ``rule``, ``priority``, ``time``. Everything else may be missing.
+    """
+    missing = [k for k in ("rule", "priority", "time") if data.get(k) is None]
+    if missing:
+        raise ParseError("not a Falco alert: missing " + ", ".join(repr(m) for m in missing))
+    rule = _text(data, "rule", required=True)
+    assert rule is not None
+    if not rule.strip():
+        raise ParseError("alert field 'rule' is empty")
+    try:
+        priority = Priority.parse(data["priority"])
+        when, nanos = parse_time(data["time"])
+    except ValueError as exc:
+        raise ParseError(f"alert {exc}") from None
+
+    fields = data.get("output_fields")
+    if fields is None:
+        fields = {}
+    elif not isinstance(fields, dict):
+        raise ParseError(f"alert field 'output_fields' must be an object, got {type(fields).__name__}")
+    else:
+        for key, value in fields.items():
+            if value is not None and not isinstance(value, _SCALARS):
+                raise ParseError(f"output field {key[:80]!r} must be a string, number, boolean or "
+                                 f"null, got {type(value).__name__}")
+
+    tags = data.get("tags")
+    if tags is None:
+        tags = ()
+    elif not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ParseError("alert field 'tags' must be a list of strings")
+
+    source = _text(data, "source") or "syscall"
+    if source == "syscalls":
+        source = "syscall"
+    return Alert(
+        time=when,
+        time_ns=nanos,
+        rule=rule,
+        priority=priority,
+        output=_text(data, "output") or "",
+        output_fields=MappingProxyType(fields),
+        source=source,
+        tags=frozenset(tags),
+        hostname=_text(data, "hostname"),
+        uuid=_text(data, "uuid"),
+    )
+
+
+def _sns_attributes_alert(sns: dict[str, Any]) -> Alert:
+    """falcosidekick's default SNS publish: text ``Message``, the alert in MessageAttributes."""
+    attrs = sns.get("MessageAttributes") or {}
+    values: dict[str, str] = {}
+    for key, attr in attrs.items():
+        if isinstance(attr, dict):
+            value = attr.get("Value", attr.get("StringValue"))
+            if isinstance(value, str):
+                values[key] = value
+    data: dict[str, Any] = {
+        "rule": values.pop("rule", None),
+        "priority": values.pop("priority", None),
+        "time": values.pop("time", None) or sns.get("Timestamp"),
+        "output": sns.get("Message") or "",
+        "source": values.pop("source", None),
+        "hostname": values.pop("hostname", None),
+        "uuid": values.pop("uuid", None),
+    }
+    tags = values.pop("tags", "")
+    data["tags"] = [t for t in tags.split(",") if t]
+    data["output_fields"] = {k: v for k, v in values.items() if v != ""}
+    return alert_from_dict(data)
+
+
+def _looks_like_alert(data: dict[str, Any]) -> bool:
+    return "rule" in data or "priority" in data or "output_fields" in data
+
+
+def parse_message(payload: Any, depth: int = 0) -> Alert:
+    """One message, in any envelope we know, to an alert. Raises :class:`ParseError`."""
+    if depth > 3:
+        raise ParseError("message is nested in too many envelopes")
+    if isinstance(payload, (str, bytes)):
+        payload = decode(payload)
+    if not isinstance(payload, dict):
+        raise ParseError(f"message must be a JSON object, got {_json_type(payload)}")
+    if _looks_like_alert(payload):
+        return alert_from_dict(payload)
+    if payload.get("Type") == "Notification" and "Message" in payload:
+        message = payload["Message"]
+        if isinstance(message, str) and message.lstrip().startswith("{"):
+            return parse_message(message, depth + 1)
+        if payload.get("MessageAttributes"):
+            return _sns_attributes_alert(payload)
+        raise ParseError("SNS message holds neither alert JSON nor falcosidekick attributes")
+    if "detail-type" in payload and "detail" in payload:
+        return parse_message(payload["detail"], depth + 1)
+    if "body" in payload and ("requestContext" in payload or "headers" in payload):
+        body = payload["body"]
+        if not isinstance(body, str):
+            raise ParseError("HTTP event has no body")
+        if payload.get("isBase64Encoded"):
+            try:
+                body = base64.b64decode(body, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise ParseError("HTTP event body is not valid base64 UTF-8") from None
+        return parse_message(body, depth + 1)
+    raise ParseError("not a Falco alert: missing 'rule', 'priority', 'time'")
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def split_batch(payload: Any) -> Iterator[tuple[str | None, Any]]:
+    """Yield ``(message_id, message)`` for each message in a Lambda batch, or the payload itself.
+
+    SNS records yield their ``Sns`` object, SQS records their ``body``.
+    """
+    records = payload.get("Records") if isinstance(payload, dict) else None
+    if not isinstance(records, list):
+        yield None, payload
+        return
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            yield f"record-{index}", record
+        elif isinstance(record.get("Sns"), dict):
+            sns = record["Sns"]
+            yield sns.get("MessageId"), sns
+        elif "body" in record and "messageId" in record:
+            yield record.get("messageId"), record["body"]
+        else:
+            yield record.get("messageId") or f"record-{index}", record

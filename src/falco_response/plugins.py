@@ -1,0 +1,94 @@
+"""The plugin manager: built-ins first, then entry points of group ``falco_response``.
+
+Nothing loads at import time; :func:`build_plugin_manager` is called by the engine.
+``FALCO_RESPONSE_DISABLE_PLUGINS`` (comma-separated entry-point or plugin names) blocks
+plugins before they load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .actions import ActionRegistry
+from .alert import Alert
+from .errors import PluginError
+from .outcome import Outcome
+
+DISABLE_ENV = "FALCO_RESPONSE_DISABLE_PLUGINS"
+
+
+class Plugins:
+    """A typed face on pluggy's manager, so callers never touch the untyped ``pm.hook``."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.actions = ActionRegistry()
+        for impl in pm.hook.register_actions.get_hookimpls():
+            name = pm.get_name(impl.plugin) or impl.plugin_name
+            try:
+                impl.function(register=self.actions.register_for(name))
+            except PluginError:
+                raise
+            except Exception as exc:  # a broken plugin must name itself, not crash obscurely
+                raise PluginError(f"plugin {name!r} failed to register its actions: {exc}") from exc
+
+    def parse_alert(self, payload: Any) -> Alert | None:
+        result: Alert | None = self.pm.hook.parse_alert(payload=payload)
+        return result
+
+    def filter_alert(self, alert: Alert) -> str | None:
+        result: str | None = self.pm.hook.filter_alert(alert=alert)
+        return result
+
+    def alert_handled(self, alert: Alert, outcomes: Sequence[Outcome], log: Any) -> None:
+        """Call every observer on its own, so one that raises cannot starve the others."""
+        for impl in reversed(self.pm.hook.alert_handled.get_hookimpls()):
+            try:
+                impl.function(alert=alert, outcomes=outcomes)
+            except Exception as exc:
+                log.error("alert_handled hook raised", plugin=impl.plugin_name,
+                          error=f"{type(exc).__name__}: {exc}")
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin()]
+
+    def distributions(self) -> list[tuple[str, str]]:
+        """(plugin name, "distribution version") for plugins loaded from entry points."""
+        return [(self.pm.get_name(plugin) or "?", f"{dist.project_name} {dist.version}")
+                for plugin, dist in self.pm.list_plugin_distinfo()]
+
+
+def disabled_plugins() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def build_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> Plugins:
+    """Built-ins, then installed plugins, then ``extra`` (objects or modules with hookimpls)."""
+    from .default_plugins import modules
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    blocked = disabled_plugins()
+    for name in blocked:
+        pm.set_blocked(name)
+    for module in modules():
+        short = module.__name__.rsplit(".", 1)[-1]
+        if short not in blocked:
+            pm.register(module, name=f"falco_response.{short}")
+    if entry_points:
+        try:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        except Exception as exc:
+            raise PluginError(f"could not load an installed plugin: {exc}") from exc
+    for plugin in extra:
+        pm.register(plugin)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return Plugins(pm)
