@@ -69,8 +69,12 @@ class _Problems:
     def __init__(self, file: str) -> None:
         self.file = file
         self.items: list[ConfigProblem] = []
+        self.secrets: dict[str, str] = {}
 
     def add(self, path: str, reason: str) -> None:
+        # Values read from the environment are often secrets: never echo them back.
+        for value, name in self.secrets.items():
+            reason = reason.replace(value, f"<value of ${{{name}}}>")
         self.items.append(ConfigProblem(self.file, path, reason))
 
     def validation(self, prefix: str, exc: msgspec.ValidationError) -> None:
@@ -94,6 +98,8 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
                     return default
                 problems.add(path, f"environment variable {name} is not set")
                 return ""
+            if len(value) >= 4:
+                problems.secrets[value] = name
             return value
         return _ENV.sub(sub, data) if "$" in data else data
     if isinstance(data, dict):
@@ -192,10 +198,10 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
     pieces = {k: data.get(k) for k in ("settings", "actions", "responses")}
     top = {k: v for k, v in data.items() if k not in pieces}
     _convert(top, ConfigSpec, "", problems)
-    settings_spec = _convert(pieces["settings"] or {}, SettingsSpec, "settings", problems)
+    settings_spec = _convert({} if pieces["settings"] is None else pieces["settings"], SettingsSpec, "settings", problems)
 
     named: dict[str, BoundAction | None] = {}
-    actions_raw = pieces["actions"] or {}
+    actions_raw = {} if pieces["actions"] is None else pieces["actions"]
     if not isinstance(actions_raw, dict):
         problems.add("actions", "must be a mapping of action names to {type, with}")
         actions_raw = {}
@@ -204,7 +210,7 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
         named[str(name)] = (_bind(spec, str(name), f"actions.{name}", registry, problems)
                             if spec is not None else None)
 
-    responses_raw = pieces["responses"] or []
+    responses_raw = [] if pieces["responses"] is None else pieces["responses"]
     if not isinstance(responses_raw, list):
         problems.add("responses", "must be a list of responses")
         responses_raw = []
@@ -237,7 +243,8 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
     return Config(
         source=file,
         settings=Settings(dry_run=settings_spec.dry_run,
-                          protected_namespaces=frozenset(settings_spec.protected_namespaces)),
+                          protected_namespaces=frozenset(settings_spec.protected_namespaces),
+                          store=settings_spec.store),
         action_timeout=timeouts["action_timeout"],
         alert_deadline=timeouts["alert_deadline"],
         log_level=settings_spec.log_level,

@@ -70,12 +70,17 @@ class Engine:
             payload = bytes(payload)
         if isinstance(payload, (str, bytes)):
             try:
-                payload = decode(payload)
+                decoded = decode(payload)
+                error = "message must be a JSON object"
             except ParseError as exc:
+                decoded, error = None, str(exc)
+            if not isinstance(decoded, dict):
+                # Not a JSON object: a plugin's parser may still know the raw text.
                 raw_alert = self._parse(payload)
                 if isinstance(raw_alert, Alert):
                     return [self.handle_alert(raw_alert)]
-                return [self._unreadable(None, str(exc) if raw_alert is None else raw_alert)]
+                return [self._unreadable(None, raw_alert or error)]
+            payload = decoded
         results = []
         for message_id, message in split_batch(payload):
             alert = self._parse(message)
@@ -173,4 +178,4 @@ class Engine:
         method = self.log.error if outcome.status is Status.FAILED else self.log.info
         method("action outcome", rule=alert.rule, uuid=alert.uuid, response=outcome.response,
                action=outcome.action, target=outcome.target, outcome=outcome.status.value,
-               reason=outcome.reason, duration_ms=round(outcome.duration_ms, 3))
+               reason=outcome.reason, duration_ms=outcome.duration_ms)

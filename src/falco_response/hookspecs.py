@@ -13,7 +13,7 @@ and expose their module under the entry-point group ``falco_response``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import pluggy
 
@@ -27,7 +27,7 @@ PROJECT = "falco_response"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Payload = Union[dict, str, bytes]
+Payload = Union[dict[str, Any], str, bytes]
 
 
 @hookspec

@@ -7,23 +7,32 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import IO
+from typing import Any, BinaryIO, TextIO
 
+import msgspec
 import structlog
+
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def _serialize(event: Any, **_: Any) -> bytes:
+    return _encoder.encode(event)
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 
 
-def configure_logging(level: str = "info", stream: IO[str] | None = None) -> None:
+def configure_logging(level: str = "info", stream: TextIO | BinaryIO | None = None) -> None:
     """JSON lines on stderr (or ``stream``); events below ``level`` cost almost nothing."""
+    target = stream if stream is not None else sys.stderr
+    binary = getattr(target, "buffer", target)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_serialize),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level.lower()]),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.BytesLoggerFactory(binary),
         cache_logger_on_first_use=True,
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
@@ -30,16 +31,16 @@ def decode(payload: str | bytes) -> Any:
     size = len(payload)
     if size > MAX_MESSAGE_BYTES:
         raise ParseError(f"message is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
-    if isinstance(payload, bytes):
-        try:
-            payload.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"message is not valid UTF-8 (byte {exc.start})") from None
-    if not payload.strip():
-        raise ParseError("message is empty")
     try:
         return _decoder.decode(payload)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        if isinstance(payload, bytes):
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise ParseError(f"message is not valid UTF-8 (byte {bad.start})") from None
+        if not payload.strip():
+            raise ParseError("message is empty") from None
         raise ParseError(f"message is not JSON: {exc}") from None
 
 
@@ -54,11 +55,58 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
     return value
 
 
+class _AlertShape(msgspec.Struct):
+    """The shape of Falco's alert JSON; unknown keys (falcosidekick adds some) are ignored."""
+
+    rule: str
+    priority: str
+    time: str
+    output: Union[str, None] = None
+    output_fields: Union[dict[str, Union[str, int, float, bool, None]], None] = None
+    source: Union[str, None] = None
+    tags: Union[list[str], None] = None
+    hostname: Union[str, None] = None
+    uuid: Union[str, None] = None
+
+
 def alert_from_dict(data: dict[str, Any]) -> Alert:
     """Falco's (or falcosidekick's) alert JSON object to an :class:`Alert`.
 
     Required: ``rule``, ``priority``, ``time``. Everything else may be missing.
+    Valid alerts take a fast path checked by msgspec; anything it rejects is checked again
+    field by field, so the error names the field and the problem.
     """
+    try:
+        shape = msgspec.convert(data, _AlertShape)
+    except msgspec.ValidationError:
+        return _checked_alert(data)
+    if not shape.rule.strip():
+        raise ParseError("alert field 'rule' is empty")
+    try:
+        priority = Priority.parse(shape.priority)
+    except ValueError as exc:
+        raise ParseError(f"alert field 'priority': {exc}") from None
+    try:
+        when, nanos = parse_time(shape.time)
+    except ValueError as exc:
+        raise ParseError(f"alert field 'time': {exc}") from None
+    source = shape.source or "syscall"
+    return Alert(
+        time=when,
+        time_ns=nanos,
+        rule=shape.rule,
+        priority=priority,
+        output=shape.output or "",
+        output_fields=MappingProxyType(shape.output_fields or {}),
+        source="syscall" if source == "syscalls" else source,
+        tags=frozenset(shape.tags) if shape.tags else frozenset(),
+        hostname=shape.hostname,
+        uuid=shape.uuid,
+    )
+
+
+def _checked_alert(data: dict[str, Any]) -> Alert:
+    """The slow path: field by field, so the error says precisely what is wrong."""
     missing = [k for k in ("rule", "priority", "time") if data.get(k) is None]
     if missing:
         raise ParseError("not a Falco alert: missing " + ", ".join(repr(m) for m in missing))
@@ -68,9 +116,12 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
         raise ParseError("alert field 'rule' is empty")
     try:
         priority = Priority.parse(data["priority"])
+    except ValueError as exc:
+        raise ParseError(f"alert field 'priority': {exc}") from None
+    try:
         when, nanos = parse_time(data["time"])
     except ValueError as exc:
-        raise ParseError(f"alert {exc}") from None
+        raise ParseError(f"alert field 'time': {exc}") from None
 
     fields = data.get("output_fields")
     if fields is None:
@@ -187,6 +238,21 @@ def split_batch(payload: Any) -> Iterator[tuple[str | None, Any]]:
             sns = record["Sns"]
             yield sns.get("MessageId"), sns
         elif "body" in record and "messageId" in record:
-            yield record.get("messageId"), record["body"]
+            yield record.get("messageId"), _sqs_body(record)
         else:
             yield record.get("messageId") or f"record-{index}", record
+
+
+def _sqs_body(record: dict[str, Any]) -> Any:
+    """An SQS record's message. SNS raw message delivery of falcosidekick's default publish puts
+    the output text in the body and the alert in SQS ``messageAttributes``: rebuild the SNS
+    notification it came from, so the attribute parser reads it."""
+    body, attrs = record["body"], record.get("messageAttributes")
+    if not (isinstance(attrs, dict) and "rule" in attrs and isinstance(body, str)
+            and not body.lstrip().startswith("{")):
+        return body
+    sent = (record.get("attributes") or {}).get("SentTimestamp")
+    stamp = (datetime.fromtimestamp(int(sent) / 1000, timezone.utc).isoformat()
+             if isinstance(sent, str) and sent.isdigit() else None)
+    return {"Type": "Notification", "Message": body, "Timestamp": stamp, "MessageAttributes": {
+        k: {"Value": a.get("stringValue")} for k, a in attrs.items() if isinstance(a, dict)}}

@@ -8,7 +8,7 @@ plugins before they load.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -36,31 +36,62 @@ class Plugins:
                 raise
             except Exception as exc:  # a broken plugin must name itself, not crash obscurely
                 raise PluginError(f"plugin {name!r} failed to register its actions: {exc}") from exc
+        # The per-alert hooks run for every alert: resolve their implementations once.
+        self._parsers = _callers(pm.hook.parse_alert, "payload")
+        self._filters = _callers(pm.hook.filter_alert, "alert")
+        self._observers = [(impl.plugin_name, impl.function, tuple(impl.argnames))
+                           for impl in reversed(pm.hook.alert_handled.get_hookimpls())]
 
     def parse_alert(self, payload: Any) -> Alert | None:
-        result: Alert | None = self.pm.hook.parse_alert(payload=payload)
-        return result
+        if self._parsers is None:
+            result: Alert | None = self.pm.hook.parse_alert(payload=payload)
+            return result
+        for parse in self._parsers:
+            found = parse(payload)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+        return None
 
     def filter_alert(self, alert: Alert) -> str | None:
-        result: str | None = self.pm.hook.filter_alert(alert=alert)
-        return result
+        if self._filters is None:
+            result: str | None = self.pm.hook.filter_alert(alert=alert)
+            return result
+        for keep_or_drop in self._filters:
+            reason = keep_or_drop(alert)
+            if reason is not None:
+                return reason  # type: ignore[no-any-return]
+        return None
 
     def alert_handled(self, alert: Alert, outcomes: Sequence[Outcome], log: Any) -> None:
         """Call every observer on its own, so one that raises cannot starve the others."""
-        for impl in reversed(self.pm.hook.alert_handled.get_hookimpls()):
+        values = {"alert": alert, "outcomes": outcomes}
+        for plugin, function, argnames in self._observers:
             try:
-                impl.function(alert=alert, outcomes=outcomes)
+                function(*(values[a] for a in argnames))
             except Exception as exc:
-                log.error("alert_handled hook raised", plugin=impl.plugin_name,
+                log.error("alert_handled hook raised", plugin=plugin,
                           error=f"{type(exc).__name__}: {exc}")
 
     def names(self) -> list[str]:
-        return [name for name, _ in self.pm.list_name_plugin()]
+        return [name for name, plugin in self.pm.list_name_plugin() if plugin is not None]
 
     def distributions(self) -> list[tuple[str, str]]:
         """(plugin name, "distribution version") for plugins loaded from entry points."""
         return [(self.pm.get_name(plugin) or "?", f"{dist.project_name} {dist.version}")
                 for plugin, dist in self.pm.list_plugin_distinfo()]
+
+
+def _callers(hook: Any, arg: str) -> list[Callable[[Any], Any]] | None:
+    """The implementations of a one-argument firstresult hook, in pluggy's call order, as
+    plain callables; None when a wrapper is involved (then pluggy itself must call)."""
+    callers: list[Callable[[Any], Any]] = []
+    for impl in reversed(hook.get_hookimpls()):
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            return None
+        function = impl.function
+        callers.append(function if tuple(impl.argnames) == (arg,) else
+                       (lambda value, f=function: f()))
+    return callers
 
 
 def disabled_plugins() -> set[str]:

@@ -1,0 +1,5 @@
+"""``python -m falco_response`` is the ``falco-response`` command."""
+
+from .cli import entry
+
+entry()
