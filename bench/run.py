@@ -11,6 +11,7 @@ rate at least 2/3 of the 10-response rate.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -60,12 +61,14 @@ def config(responses: int) -> dict[str, Any]:
 
 
 def rate(fn: Callable[[bytes], Any], payloads: list[bytes], repeat: int) -> float:
+    """Alerts per CPU-second of this process (best of ``repeat``): on a shared machine,
+    wall time also counts other processes; CPU time is what "on one core" means."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         for p in payloads:
             fn(p)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return len(payloads) / best
 
 
@@ -77,7 +80,8 @@ def main() -> None:
     payloads = alerts(args.alerts)
     devnull = open(os.devnull, "w")  # noqa: SIM115
 
-    print(f"{args.alerts} alerts, best of {args.repeat}, one thread, Python {sys.version.split()[0]}")
+    print(f"{args.alerts} alerts, best of {args.repeat}, one thread, CPU time, "
+          f"Python {sys.version.split()[0]}")
     rows: list[tuple[str, float]] = [("json.loads", rate(json.loads, payloads, args.repeat))]
     if orjson is not None:
         rows.append(("orjson.loads", rate(orjson.loads, payloads, args.repeat)))
@@ -86,6 +90,8 @@ def main() -> None:
         configure_logging(level, stream=devnull)
         for count in (10, 1000):
             engine = Engine.from_config(config(count), plugins=[Noop()], entry_points=False)
+            gc.collect()
+            gc.freeze()  # as the long-running entry points do: config objects live forever
             (check,) = engine.handle(payloads[0])
             assert [o.status.value for o in check.outcomes] == ["ok"], check
             results[(level, count)] = rate(engine.handle, payloads, args.repeat)

@@ -33,10 +33,15 @@ def test_priority_order_most_severe_is_greatest() -> None:
 
 
 def test_time_keeps_nanoseconds() -> None:
-    when, nanos = parse_time("2023-05-25T13:44:05.478445995Z")
-    assert when.tzinfo is timezone.utc and when.microsecond == 478445
+    nanos = parse_time("2023-05-25T13:44:05.478445995Z")
     assert nanos == 1685022245478445995
-    assert parse_time("2023-05-25T15:44:05+02:00")[1] == 1685022245000000000
+    assert parse_time("2023-05-25T15:44:05+02:00") == 1685022245000000000
+    assert parse_time("2023-05-25T13:44:05.5Z") == 1685022245500000000
+    assert parse_time("2023-05-25 13:44:05z") == 1685022245000000000
+    assert parse_time("2023-05-25T13:44:05.123456789123+00:00") == 1685022245123456789
+    when = make_alert().time
+    assert when.tzinfo is timezone.utc and when.microsecond == 478445
+    assert when.isoformat() == "2023-05-25T13:44:05.478445+00:00"
 
 
 def test_alert_is_immutable() -> None:

@@ -44,6 +44,7 @@ class Settings:
         {"kube-system", "kube-public", "kube-node-lease", "falco"}
     )
     extra: Mapping[str, Any] = field(default_factory=dict)
+    store: str | None = None
 
 
 @dataclass(slots=True)
@@ -65,13 +66,15 @@ class ActionContext:
     log: Any
     deadline: float
     previous: Sequence[Outcome] = ()
+    started: float = field(default_factory=time.monotonic)
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
     def _outcome(self, status: Status, target: str | None, reason: str | None,
                  detail: dict[str, Any] | None) -> Outcome:
-        return Outcome(self.response, self.action, self.type, status, target, reason, detail or {})
+        return Outcome(self.response, self.action, self.type, status, target, reason,
+                       detail or {}, (time.monotonic() - self.started) * 1000.0)
 
     def ok(self, target: str | None = None, reason: str | None = None,
            detail: dict[str, Any] | None = None) -> Outcome:

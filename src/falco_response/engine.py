@@ -22,7 +22,7 @@ from .alert import Alert
 from .config import BoundAction, Config, ConfigSource, Response, load_config
 from .errors import FalcoResponseError, ParseError
 from .outcome import Outcome, Result, Status
-from .parsing import decode, split_batch
+from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
 
 DRY_RUN_ENV = "FALCO_RESPONSE_DRY_RUN"
@@ -69,6 +69,10 @@ class Engine:
         if isinstance(payload, (bytes, bytearray, memoryview)):
             payload = bytes(payload)
         if isinstance(payload, (str, bytes)):
+            if self.plugins.only_builtin_parser:
+                alert = fast_alert(payload)
+                if alert is not None:
+                    return [self.handle_alert(alert)]
             try:
                 decoded = decode(payload)
                 error = "message must be a JSON object"
@@ -81,13 +85,18 @@ class Engine:
                     return [self.handle_alert(raw_alert)]
                 return [self._unreadable(None, raw_alert or error)]
             payload = decoded
+        if not (isinstance(payload, dict) and "Records" in payload):
+            alert_or_error = self._parse(payload)
+            if isinstance(alert_or_error, Alert):
+                return [self.handle_alert(alert_or_error)]
+            return [self._unreadable(None, alert_or_error or "no parser recognised the message")]
         results = []
         for message_id, message in split_batch(payload):
-            alert = self._parse(message)
-            if isinstance(alert, Alert):
-                results.append(self.handle_alert(alert, message_id=message_id))
+            parsed = self._parse(message)
+            if isinstance(parsed, Alert):
+                results.append(self.handle_alert(parsed, message_id=message_id))
             else:
-                results.append(self._unreadable(message_id, alert or "no parser recognised "
+                results.append(self._unreadable(message_id, parsed or "no parser recognised "
                                                 "the message"))
         return results
 
@@ -151,7 +160,7 @@ class Engine:
             alert=alert, response=response.name, action=action.name, type=action.type.name,
             dry_run=response_dry or bool(action.dry_run), settings=self.config.settings,
             log=self.log, deadline=min(deadline, start + self.config.action_timeout),
-            previous=tuple(previous),
+            previous=tuple(previous), started=start,
         )
         if start >= deadline:
             return ctx.failed("the alert's deadline passed before this action could run")
@@ -170,8 +179,8 @@ class Engine:
             outcome = ctx.failed(f"action returned {type(outcome).__name__}, not an Outcome")
         elif outcome.response != response.name or outcome.action != action.name:
             outcome = Outcome(response.name, action.name, action.type.name, outcome.status,
-                              outcome.target, outcome.reason, outcome.detail)
-        object.__setattr__(outcome, "duration_ms", (time.monotonic() - start) * 1000.0)
+                              outcome.target, outcome.reason, outcome.detail,
+                              (time.monotonic() - start) * 1000.0)
         return outcome
 
     def _log_outcome(self, alert: Alert, outcome: Outcome) -> None:

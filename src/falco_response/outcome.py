@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
+
+import msgspec
 
 from .alert import Alert
 
@@ -19,8 +21,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """One action's result for one alert.
 
     ``reason`` is a short human sentence. ``detail`` carries structured extras (the API call a
@@ -31,9 +32,9 @@ class Outcome:
     action: str
     type: str
     status: Status
-    target: str | None = None
-    reason: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    target: Optional[str] = None
+    reason: Optional[str] = None
+    detail: dict[str, Any] = {}
     duration_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

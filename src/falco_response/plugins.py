@@ -7,6 +7,7 @@ plugins before they load.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -38,6 +39,8 @@ class Plugins:
                 raise PluginError(f"plugin {name!r} failed to register its actions: {exc}") from exc
         # The per-alert hooks run for every alert: resolve their implementations once.
         self._parsers = _callers(pm.hook.parse_alert, "payload")
+        self.only_builtin_parser = self._parsers is not None and len(self._parsers) == 1 and \
+            pm.get_name(pm.hook.parse_alert.get_hookimpls()[0].plugin) == "falco_response.parsers"
         self._filters = _callers(pm.hook.filter_alert, "alert")
         self._observers = [(impl.plugin_name, impl.function, tuple(impl.argnames))
                            for impl in reversed(pm.hook.alert_handled.get_hookimpls())]
@@ -88,10 +91,16 @@ def _callers(hook: Any, arg: str) -> list[Callable[[Any], Any]] | None:
     for impl in reversed(hook.get_hookimpls()):
         if impl.hookwrapper or getattr(impl, "wrapper", False):
             return None
-        function = impl.function
-        callers.append(function if tuple(impl.argnames) == (arg,) else
-                       (lambda value, f=function: f()))
+        function: Callable[..., Any] = impl.function
+        if tuple(impl.argnames) == (arg,):
+            callers.append(function)
+        else:
+            callers.append(functools.partial(_without_argument, function))
     return callers
+
+
+def _without_argument(function: Callable[[], Any], _value: Any) -> Any:
+    return function()
 
 
 def disabled_plugins() -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Any
@@ -50,6 +51,8 @@ def load_engine(args: argparse.Namespace, *, dry_run: bool = False,
         return None
     if level is None and not quiet:
         configure_logging(engine.config.log_level)
+    gc.collect()
+    gc.freeze()  # the config lives as long as the process: keep the collector off it
     return engine
 
 
