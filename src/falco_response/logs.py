@@ -24,8 +24,8 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 def configure_logging(level: str = "info", stream: TextIO | BinaryIO | None = None) -> None:
     """JSON lines on stderr (or ``stream``); events below ``level`` cost almost nothing."""
-    target = stream if stream is not None else sys.stderr
-    binary: BinaryIO = getattr(target, "buffer", target)
+    target: Any = stream if stream is not None else sys.stderr
+    binary: BinaryIO = target.buffer if hasattr(target, "buffer") else target
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
