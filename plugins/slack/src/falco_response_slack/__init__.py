@@ -1,0 +1,89 @@
+"""falco-response-slack: the ``slack`` action type.
+
+Posts a Block Kit message through an incoming webhook (``webhook_url``) or ``chat.postMessage``
+(``token`` + ``channel``). slack-sdk is imported on the first alert, not at config load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from falco_response import Action, ActionContext, Outcome, hookimpl
+
+from .params import SlackParams, validate
+
+__all__ = ["SlackParams", "make", "register_actions"]
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def make(params: SlackParams) -> Action:
+    """Validate ``params`` now (a config error at startup) and return the per-alert callable."""
+    threshold = validate(params)
+    secrets = tuple(s for s in (params.webhook_url, params.token) if s)
+    target = "slack:webhook" if params.webhook_url else f"slack:{params.channel}"
+    state: dict[str, Any] = {}
+
+    def run(ctx: ActionContext) -> Outcome:
+        from . import message
+
+        mention = params.mention if ctx.alert.priority >= threshold else None
+        body = message.build(ctx.alert, ctx.response, ctx.previous, mention)
+        if ctx.dry_run:
+            return ctx.would(f"would post to {target.replace(':', ' ', 1)}: "
+                             f"{message.headline(ctx.alert)[:200]}", target=target,
+                             detail={"mention": bool(mention),
+                                     "blocks": len(body["blocks"]) +
+                                     len(body["attachments"][0]["blocks"])})
+        try:
+            return _send(ctx, body, target, state)
+        except Exception as exc:  # network errors, timeouts: a failed outcome, secrets removed
+            reason = _scrub(f"could not reach Slack: {type(exc).__name__}: {exc}", secrets)
+            ctx.log.warning("slack send failed", action=ctx.action, target=target,
+                            error=reason[:300])
+            return ctx.failed(reason[:300], target=target)
+
+    def _send(ctx: ActionContext, body: dict[str, Any], target: str,
+              state: dict[str, Any]) -> Outcome:
+        from . import sending
+
+        if "ssl" not in state:
+            state["ssl"] = sending.ssl_context(params.ca_bundle)
+        common = {"deadline": ctx.deadline, "timeout": params.timeout,
+                  "max_retries": params.max_retries, "context": state["ssl"]}
+        if params.webhook_url:
+            delivery = sending.send_webhook(params.webhook_url, body, **common)
+        else:
+            assert params.token is not None and params.channel is not None
+            delivery = sending.send_chat(params.token, params.api_url, params.channel, body,
+                                         **common)
+        detail: dict[str, Any] = {"http_status": delivery.status, "attempts": delivery.attempts}
+        detail.update({k: v for k, v in delivery.extra.items() if v is not None})
+        if delivery.ok:
+            ctx.log.info("slack message posted", action=ctx.action, target=target,
+                         attempts=delivery.attempts)
+            return ctx.ok(target=target, reason="message posted", detail=detail)
+        detail["error"] = delivery.error
+        reason = f"Slack answered HTTP {delivery.status}: {delivery.error}"
+        if delivery.extra.get("gave_up"):
+            reason += f" ({delivery.extra['gave_up']})"
+        reason = _scrub(reason, secrets)
+        ctx.log.warning("slack send failed", action=ctx.action, target=target,
+                        http_status=delivery.status, error=delivery.error,
+                        attempts=delivery.attempts)
+        return ctx.failed(reason, target=target, detail=detail)
+
+    return run
+
+
+@hookimpl
+def register_actions(register: Any) -> None:
+    register("slack", make, params=SlackParams, destructive=False,
+             summary="Posts a Block Kit alert to Slack (incoming webhook or chat.postMessage)",
+             permissions=["Slack: an incoming webhook URL, or a bot token with chat:write "
+                          "(the bot must be in the channel)"])

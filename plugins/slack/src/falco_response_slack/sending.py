@@ -1,0 +1,191 @@
+"""Sending a message with slack-sdk, retrying only while the action's deadline allows.
+
+slack-sdk's retry handlers sleep for ``Retry-After`` whatever it says; ours first check that
+the wait plus a short attempt still ends before the deadline, and shrink the next attempt's
+timeout to what is left. The clients get a muted logger: slack-sdk logs the full request URL
+(for a webhook, the secret itself) at debug and on retries.
+
+slack_sdk is imported here, and this module only on the first alert, so a config load stays
+cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
+                                                   RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
+
+MIN_ATTEMPT_S = 0.25
+_ERROR_CODE = re.compile(r"[^A-Za-z0-9_.\- ]")
+
+_MUTED = logging.Logger("falco_response_slack.sdk", level=logging.CRITICAL + 1)
+_MUTED.disabled = True
+_MUTED.propagate = False
+
+
+@dataclass
+class Delivery:
+    """What one send did: ``error`` is Slack's error code (or our words) when it failed."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Budget:
+    """The deadline shared by one send's retry handlers, and the client whose timeout shrinks."""
+
+    def __init__(self, deadline: float, timeout: float) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+        self.client: Any = None
+        self.attempts = 1
+        self.gave_up: str | None = None
+
+    def allows(self, delay: float) -> bool:
+        return time.monotonic() + delay + MIN_ATTEMPT_S < self.deadline
+
+    def attempt_timeout(self) -> float:
+        return max(0.05, min(self.timeout, self.deadline - time.monotonic()))
+
+    def after_sleep(self) -> None:
+        self.attempts += 1
+        if self.client is not None:
+            self.client.timeout = self.attempt_timeout()
+
+
+def retry_after(response: Optional[HttpResponse]) -> float:
+    """Seconds from ``Retry-After`` (Slack sends whole seconds); 1 when absent or unreadable."""
+    if response is None:
+        return 1.0
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return max(0.0, float(values[0]))
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+class _DeadlineMixin(RetryHandler):
+    budget: _Budget
+    _pending: float = 0.0
+
+    def _delay(self, state: RetryState, response: Optional[HttpResponse]) -> float:
+        return float(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+
+    def can_retry(self, *, state: RetryState, request: HttpRequest,
+                  response: Optional[HttpResponse] = None,
+                  error: Optional[Exception] = None) -> bool:
+        if not super().can_retry(state=state, request=request, response=response, error=error):
+            return False
+        self._pending = self._delay(state, response)
+        if not self.budget.allows(self._pending):
+            self.budget.gave_up = (f"the next retry (in {self._pending:.1f}s) would pass the "
+                                   "action's deadline")
+            return False
+        return True
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: Optional[HttpResponse] = None,
+                                 error: Optional[Exception] = None) -> None:
+        state.next_attempt_requested = True
+        time.sleep(self._pending)
+        state.increment_current_attempt()
+        self.budget.after_sleep()
+
+
+class DeadlineRateLimitHandler(_DeadlineMixin, RateLimitErrorRetryHandler):
+    """429: wait ``Retry-After`` (plus a little jitter) if that still ends before the deadline."""
+
+    def __init__(self, budget: _Budget, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.budget = budget
+
+    def _delay(self, state: RetryState, response: Optional[HttpResponse]) -> float:
+        return retry_after(response) + random.uniform(0.0, 0.2)
+
+
+class DeadlineServerErrorHandler(_DeadlineMixin, ServerErrorRetryHandler):
+    """500/503: one backed-off retry, within the deadline."""
+
+    def __init__(self, budget: _Budget) -> None:
+        super().__init__(max_retry_count=1)
+        self.budget = budget
+
+
+class DeadlineConnectionHandler(_DeadlineMixin, ConnectionErrorRetryHandler):
+    """Connection reset / refused: one backed-off retry, within the deadline."""
+
+    def __init__(self, budget: _Budget) -> None:
+        super().__init__(max_retry_count=1)
+        self.budget = budget
+
+
+def _handlers(budget: _Budget, max_retries: int) -> list[RetryHandler]:
+    return [DeadlineRateLimitHandler(budget, max_retries), DeadlineServerErrorHandler(budget),
+            DeadlineConnectionHandler(budget)]
+
+
+def error_code(text: object) -> str:
+    """Slack's error code (``invalid_blocks``, ``channel_not_found``) as safe short text."""
+    return _ERROR_CODE.sub("", str(text))[:100] or "no error code"
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+def send_webhook(url: str, body: dict[str, Any], *, deadline: float, timeout: float,
+                 max_retries: int, context: ssl.SSLContext) -> Delivery:
+    """POST to an incoming webhook. Only HTTP 200 with body ``ok`` is a success."""
+    budget = _Budget(deadline, timeout)
+    # urllib takes float seconds; slack-sdk annotates int
+    client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                           ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    response = client.send_dict(body)
+    if response.status_code == 200 and response.body == "ok":
+        return Delivery(True, 200, attempts=budget.attempts)
+    return Delivery(False, response.status_code, error_code(response.body),
+                    attempts=budget.attempts, extra={"gave_up": budget.gave_up})
+
+
+def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, deadline: float,
+              timeout: float, max_retries: int, context: ssl.SSLContext) -> Delivery:
+    """``chat.postMessage`` with a bot token. Slack answers ``{"ok": false, "error": ...}``
+    on failure, which slack-sdk raises as :class:`SlackApiError`."""
+    budget = _Budget(deadline, timeout)
+    client = WebClient(token=token, base_url=api_url,
+                       timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                       ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    try:
+        response = client.chat_postMessage(channel=channel, **body)
+    except SlackApiError as exc:
+        status = getattr(exc.response, "status_code", None)
+        data = getattr(exc.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        return Delivery(False, status, error_code(code or "not ok"), attempts=budget.attempts,
+                        extra={"gave_up": budget.gave_up})
+    return Delivery(True, response.status_code, attempts=budget.attempts,
+                    extra={"channel": response.get("channel"), "ts": response.get("ts")})
