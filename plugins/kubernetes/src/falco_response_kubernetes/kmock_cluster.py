@@ -1,0 +1,263 @@
+"""A kmock Kubernetes emulator on 127.0.0.1 in a thread, for the synchronous official client.
+
+Used by the plugins' tests (through :mod:`.testing`) and by ``bench/``; needs the ``test``
+extra (kmock). kmock stores
+objects and records requests but ignores field selectors and evictions, so this cluster
+declares those reactions: LIST pods with ``fieldSelector=spec.nodeName=X`` answers from a
+per-node index (as the API server's indexed cache does), and an Eviction deletes the pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import kmock
+
+Response: Any = kmock.Response  # type: ignore[attr-defined]  # exported, not in __all__
+
+PODS = "v1/pods"
+NODES = "v1/nodes"
+NAMESPACES = "v1/namespaces"
+NETPOLS = "networking.k8s.io/v1/networkpolicies"
+EVENTS = "v1/events"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def status_body(code: int, reason: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+            "code": code, "reason": reason, "message": message, **extra}
+
+
+def realistic_pod(namespace: str, name: str, node: str, container_ids: Iterable[str], *,
+                  owner: bool = True, labels: dict[str, str] | None = None,
+                  annotations: dict[str, str] | None = None, uid: str | None = None
+                  ) -> dict[str, Any]:
+    """A pod shaped like a Deployment's: owner, probes, env, volumes, statuses (~3 KB)."""
+    app = name.rsplit("-", 2)[0]
+    ids = list(container_ids)
+    containers, statuses = [], []
+    for i, cid in enumerate(ids):
+        cname = app if i == 0 else f"sidecar-{i}"
+        containers.append({
+            "name": cname, "image": f"registry.example.com/{app}:1.{i}.3",
+            "ports": [{"containerPort": 8080 + i, "protocol": "TCP"}],
+            "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "POD_NAME", "valueFrom": {
+                "fieldRef": {"fieldPath": "metadata.name"}}}],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                          "limits": {"memory": "256Mi"}},
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080 + i},
+                               "periodSeconds": 10},
+            "volumeMounts": [{"name": "kube-api-access", "readOnly": True,
+                              "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
+        })
+        statuses.append({
+            "name": cname, "ready": True, "restartCount": 0, "started": True,
+            "image": f"registry.example.com/{app}:1.{i}.3",
+            "imageID": f"registry.example.com/{app}@sha256:{cid[:64].ljust(64, '0')}",
+            "containerID": f"containerd://{cid}",
+            "state": {"running": {"startedAt": "2026-11-20T10:00:00Z"}},
+        })
+    metadata: dict[str, Any] = {
+        "name": name, "namespace": namespace, "uid": uid or f"uid-{namespace}-{name}",
+        "resourceVersion": "1", "labels": {"app": app, "pod-template-hash": "7f9c8d", **(labels or {})},
+        "annotations": dict(annotations or {}),
+        "creationTimestamp": "2026-11-20T09:59:58Z",
+    }
+    if owner:
+        metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                        "name": f"{app}-7f9c8d", "uid": f"rs-{app}",
+                                        "controller": True, "blockOwnerDeletion": True}]
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+        "spec": {"nodeName": node, "containers": containers, "serviceAccountName": "default",
+                 "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
+                 "volumes": [{"name": "kube-api-access", "projected": {"sources": [
+                     {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}],
+                 "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+                                  "effect": "NoExecute", "tolerationSeconds": 300}]},
+        "status": {"phase": "Running", "hostIP": "10.0.1.5", "podIP": "10.0.1.77",
+                   "qosClass": "Burstable", "startTime": "2026-11-20T09:59:58Z",
+                   "conditions": [{"type": "Ready", "status": "True"}],
+                   "containerStatuses": statuses},
+    }
+
+
+class KmockCluster:
+    """``KubernetesEmulator`` + ``Server`` on an event loop in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.kmock: Any = None
+        self.url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kmock", daemon=True)
+        self._by_node: dict[str, dict[tuple[str, str], None]] = {}
+        self.evicted: list[tuple[str, str]] = []
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> KmockCluster:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("kmock did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+            self.kmock = emulator
+            self.url = str(server.url).rstrip("/")
+            self._declare_reactions()
+            self._ready.set()
+            await self._stop.wait()
+
+    def kubeconfig(self, path: Path) -> str:
+        path.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: kmock\n"
+            f"clusters:\n- name: kmock\n  cluster:\n    server: {self.url}\n"
+            "contexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: kmock\n"
+            "users:\n- name: kmock\n  user:\n    token: test-token\n")
+        return str(path)
+
+    # -- reactions kmock does not emulate -------------------------------------------
+
+    def _declare_reactions(self) -> None:
+        km = self.kmock
+
+        def node_list(request: Any) -> bool:
+            return bool(request.method == "GET" and request.resource is not None
+                    and request.resource.plural == "pods" and request.name is None
+                    and "watch" not in request.params
+                    and request.params.get("fieldSelector", "").startswith("spec.nodeName="))
+
+        def eviction(request: Any) -> bool:
+            return bool(request.method == "POST" and request.subresource == "eviction")
+
+        def namespace_get(request: Any) -> bool:  # kmock reads /api/v1/namespaces/X as a list
+            parts = request.url.path.strip("/").split("/")
+            return bool(request.method == "GET" and len(parts) == 4
+                        and parts[:3] == ["api", "v1", "namespaces"])
+
+        km[node_list] << self._list_node_pods
+        km[namespace_get] << self._get_namespace
+        km[eviction] << self._evict
+
+    def _list_node_pods(self, request: Any) -> dict[str, Any]:
+        node = request.params["fieldSelector"].split("=", 1)[1]
+        items = []
+        for namespace, name in self._by_node.get(node, {}):
+            obj = self.kmock.objects._objects.get((kmock.resource(PODS), namespace, name))
+            if obj is not None and not obj.deleted:
+                items.append(obj.raw)
+        return {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "9"},
+                "items": items}
+
+    def _get_namespace(self, request: Any) -> Any:
+        name = request.url.path.rstrip("/").rsplit("/", 1)[1]
+        found = self.obj(NAMESPACES, None, name)
+        if found is None:
+            return Response(status=404, payload=status_body(404, "NotFound",
+                                                                  f"namespace {name} not found"))
+        return found
+
+    def _evict(self, request: Any) -> Any:
+        key = (request.namespace, request.name)
+        obj = self.kmock.objects._objects.get((kmock.resource(PODS), *key))
+        if obj is None or obj.deleted:
+            return Response(status=404, payload=status_body(404, "NotFound", "pod not found"))
+        obj.delete()
+        self.evicted.append(key)
+        return Response(status=201, payload={"apiVersion": "v1", "kind": "Status",
+                                                   "status": "Success", "code": 201})
+
+    def block_evictions(self, message: str = "Cannot evict pod as it would violate the pod's "
+                        "disruption budget.") -> None:
+        """Every eviction answers 429 as a PodDisruptionBudget makes it."""
+        body = status_body(429, "TooManyRequests", message, details={
+            "causes": [{"reason": "DisruptionBudget",
+                        "message": "The disruption budget web-pdb needs 2 healthy pods and has 2"}]})
+        (self.kmock[lambda r: r.method == "POST" and r.subresource == "eviction"] ** 10
+         << (lambda: Response(status=429, payload=body)))
+
+    def fail(self, method: str, path: str, statuses: list[int],
+             body: Callable[[int], dict[str, Any]] | None = None) -> list[Any]:
+        """Answer the next requests ``method path`` with ``statuses`` (in order), then let
+        them through. Returns the list the failed requests are put in."""
+        remaining = list(statuses)
+        seen: list[Any] = []
+
+        def react(request: Any) -> Any:
+            if not remaining:
+                return NotImplemented
+            code = remaining.pop(0)
+            seen.append(request)
+            payload = body(code) if body else status_body(code, "InternalError", "injected")
+            return Response(status=code, payload=payload)
+
+        self.kmock[f"{method.lower()} {path}"] ** 20 << react
+        return seen
+
+    def react(self, method: str, path: str, reaction: Any) -> None:
+        self.kmock[f"{method.lower()} {path}"] ** 20 << reaction
+
+    # -- objects ------------------------------------------------------------------
+
+    def add_namespace(self, name: str, annotations: dict[str, str] | None = None) -> None:
+        self.kmock.objects[NAMESPACES, None, name] = {
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "uid": f"uid-ns-{name}", "annotations": annotations or {}}}
+
+    def add_node(self, name: str, *, labels: dict[str, str] | None = None,
+                 taints: list[dict[str, Any]] | None = None, unschedulable: bool = False,
+                 annotations: dict[str, str] | None = None) -> None:
+        spec: dict[str, Any] = {"providerID": f"aws:///eu-west-1a/i-{abs(hash(name)):x}"}
+        if taints:
+            spec["taints"] = taints
+        if unschedulable:
+            spec["unschedulable"] = True
+        self.kmock.objects[NODES, None, name] = {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "uid": f"uid-node-{name}", "resourceVersion": "100",
+                         "labels": {"kubernetes.io/hostname": name, **(labels or {})},
+                         "annotations": annotations or {}},
+            "spec": spec, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+
+    def add_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        self.kmock.objects[PODS, namespace, name] = copy.deepcopy(pod)
+        self._by_node.setdefault(pod["spec"]["nodeName"], {})[(namespace, name)] = None
+        return pod
+
+    def obj(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        key = (kmock.resource(resource), namespace, name)
+        found = self.kmock.objects._objects.get(key)
+        return None if found is None or found.deleted else found.raw
+
+    # -- requests -----------------------------------------------------------------
+
+    def requests(self) -> list[Any]:
+        return list(self.kmock)
+
+    def writes(self) -> list[Any]:
+        return [r for r in self.requests() if getattr(r.method, "value", r.method) in WRITES]
+
+    def clear_requests(self) -> None:
+        """Forget recorded requests (kmock 0.8 has no public reset; bench phases need one)."""
+        self.kmock._requests.clear()
+        for reaction in self.kmock._payloads:
+            reaction._requests.clear()
