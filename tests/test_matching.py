@@ -47,6 +47,8 @@ TABLES: dict[str, list[tuple[Any, ...]]] = {
         case({"rule": "Terminal shell in containe[!r]"}, False),
         case({"rule": "Terminal"}, False),
         case({"rule": ["Nope *", "Terminal*"]}, True),
+        case({"rule": "Custom [rule]"}, True, rule="Custom [rule]"),
+        case({"rule": "Custom [rule]"}, True, rule="Custom r"),
     ],
     "priority: a name is exact": [
         case({"priority": "critical"}, True), case({"priority": "Critical"}, True),

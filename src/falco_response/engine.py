@@ -90,6 +90,8 @@ class Engine:
             if isinstance(alert_or_error, Alert):
                 return [self.handle_alert(alert_or_error)]
             return [self._unreadable(None, alert_or_error or "no parser recognised the message")]
+        if not payload["Records"]:
+            return [self._unreadable(None, "batch has no records")]
         results = []
         for message_id, message in split_batch(payload):
             parsed = self._parse(message)

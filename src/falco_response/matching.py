@@ -161,7 +161,7 @@ class CompiledMatch:
             if not rules:
                 raise MatchError("rule", "an empty list matches no alert")
             if any(is_glob(r) for r in rules):
-                exact = frozenset(r for r in rules if not is_glob(r))
+                exact = frozenset(rules)  # a name with brackets may also be meant literally
                 globs = [compile_glob(r) for r in rules if is_glob(r)]
                 self.predicates.append(
                     lambda a: a.rule in exact or any(g.match(a.rule) for g in globs))
