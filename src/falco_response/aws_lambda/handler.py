@@ -1,0 +1,205 @@
+"""The Lambda entry point, ``falco_response.aws_lambda.handler``.
+
+One cold start builds the engine once (config, plugins, state store); each invocation splits
+the event into messages (``parsing.split_batch``), handles each through ``Engine.handle`` under
+an idempotency claim, and answers in the shape its event source understands:
+
+- SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed, so only
+  those are redelivered (and, past ``maxReceiveCount``, moved to the DLQ);
+- function URL / API Gateway: an HTTP response (200, 422 for unreadable input, 500 when an
+  action failed so the sender retries);
+- SNS, EventBridge, direct invoke: the results, or an exception when something failed, so
+  Lambda's async retries and on-failure destination / DLQ apply.
+
+Environment variables (public interface, see docs/aws-lambda.md): ``FALCO_RESPONSE_CONFIG``,
+``FALCO_RESPONSE_DRY_RUN``, ``FALCO_RESPONSE_LOG_LEVEL``, ``FALCO_RESPONSE_DISABLE_PLUGINS``,
+``FALCO_RESPONSE_STORE``, ``FALCO_RESPONSE_IDEMPOTENCY_TTL``,
+``FALCO_RESPONSE_IDEMPOTENCY_NAMESPACE``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+
+from ..engine import Engine
+from ..logs import LEVELS, configure_logging
+from ..outcome import Result
+from ..parsing import split_batch
+from ..schema import parse_duration
+from ..state import StateStore, open_store
+from . import config_source
+from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
+
+LOG_LEVEL_ENV = "FALCO_RESPONSE_LOG_LEVEL"
+STORE_ENV = "FALCO_RESPONSE_STORE"
+TTL_ENV = "FALCO_RESPONSE_IDEMPOTENCY_TTL"
+NAMESPACE_ENV = "FALCO_RESPONSE_IDEMPOTENCY_NAMESPACE"
+NO_STORE = "none"
+
+_to_builtins = msgspec.json.Encoder(enc_hook=str)
+
+
+class HandlingFailed(RuntimeError):
+    """Raised for SNS / EventBridge / direct events when a message failed, so Lambda retries."""
+
+
+@dataclass
+class Runtime:
+    """What a cold start builds and warm invocations reuse."""
+
+    engine: Engine
+    idempotency: Idempotency
+    store: StateStore | None
+    log: Any
+
+    def handle(self, message: Any, message_id: str | None) -> list[Result]:
+        with self.idempotency.delivery(message_id) as delivery:
+            results = self.engine.handle(message)
+        for result in results:
+            if result.message_id is None:
+                result.message_id = message_id
+        self.idempotency.settle(delivery, results)
+        return results
+
+
+_runtime: Runtime | None = None
+
+
+def init(plugins: Iterable[Any] = ()) -> Runtime:
+    """Build (or return) this instance's runtime. Failures are not cached: the next
+    invocation tries again (an SSM or DynamoDB hiccup must not poison a warm instance).
+
+    A custom handler adds its own actions by calling ``init(plugins=[module])`` at import,
+    then delegating to :func:`handler`.
+    """
+    global _runtime
+    if _runtime is not None:
+        return _runtime
+    started = time.monotonic()
+    env_level = (os.environ.get(LOG_LEVEL_ENV) or "").strip().lower() or None
+    if env_level is not None and env_level not in LEVELS:
+        raise ValueError(f"{LOG_LEVEL_ENV}={env_level!r}: use one of {', '.join(LEVELS)}")
+    configure_logging(env_level or "info")
+    log = structlog.get_logger("falco_response.aws_lambda")
+    namespace = (os.environ.get(NAMESPACE_ENV) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+                 or "falco-response")
+    try:
+        ttl = parse_duration(os.environ.get(TTL_ENV) or DEFAULT_TTL_SECONDS)
+    except ValueError as exc:
+        raise ValueError(f"{TTL_ENV}: {exc}") from None
+    idempotency = Idempotency(namespace, ttl, log=log)
+    packaged = config_source.packaged_plugins()
+    engine = Engine.from_config(config_source.resolve(),
+                                plugins=[idempotency, *(packaged or ()), *plugins],
+                                entry_points=packaged is None, logger=log)
+    if env_level is None:
+        configure_logging(engine.config.log_level)
+        log = structlog.get_logger("falco_response.aws_lambda")
+        engine.log = idempotency.log = log
+    url = os.environ.get(STORE_ENV) or engine.config.settings.store or "memory://"
+    store = None if url.strip().lower() == NO_STORE else open_store(url)
+    idempotency.store = store
+    if store is not None:
+        engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
+    _runtime = Runtime(engine, idempotency, store, log)
+    log.info("cold start", config=engine.config.source, store=store.url if store else NO_STORE,
+             plugins=engine.plugins.names(), dry_run=engine.dry_run,
+             init_ms=round((time.monotonic() - started) * 1000, 1))
+    if store is not None and store.url == "memory://":
+        log.warning("no shared state store: duplicates are caught only within this instance; "
+                    f"set {STORE_ENV}=dynamodb://<table> (see docs/aws-lambda.md)")
+    return _runtime
+
+
+def reset() -> None:
+    """Forget the runtime (tests; a new config takes effect on the next invocation)."""
+    global _runtime
+    if _runtime is not None and _runtime.store is not None:
+        _runtime.store.close()
+    _runtime = None
+
+
+def event_kind(event: Any) -> str:
+    """``sqs``, ``sns``, ``http``, ``eventbridge`` or ``direct``."""
+    if not isinstance(event, dict):
+        return "direct"
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        source = records[0].get("eventSource") or records[0].get("EventSource")
+        if source == "aws:sqs":
+            return "sqs"
+        if source == "aws:sns":
+            return "sns"
+    if "requestContext" in event and ("body" in event or "headers" in event):
+        return "http"
+    if "detail-type" in event and "detail" in event:
+        return "eventbridge"
+    return "direct"
+
+
+def _fallback_id(event: Any, kind: str, context: Any) -> str | None:
+    """The id of a message that is the whole event: stable across Lambda's own retries."""
+    if kind == "eventbridge" and isinstance(event.get("id"), str):
+        return f"eventbridge:{event['id']}"
+    if kind == "direct":
+        request_id = getattr(context, "aws_request_id", None)
+        return f"request:{request_id}" if request_id else None
+    return None
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """The Lambda handler. See the module docstring for what each event source gets back."""
+    runtime = init()
+    kind = event_kind(event)
+    fallback = _fallback_id(event, kind, context)
+    results: list[Result] = []
+    for message_id, message in split_batch(event):
+        results.extend(runtime.handle(message, message_id or fallback))
+    failed = [r for r in results if not r.ok]
+    runtime.log.info("invocation handled", event_source=kind, messages=len(results),
+                     failed=len(failed), duplicates=sum(1 for r in results if r.dropped))
+    return respond(kind, results)
+
+
+def _summaries(results: Sequence[Result]) -> list[Any]:
+    items = []
+    for result in results:
+        data = result.to_dict()
+        if result.message_id:
+            data["message_id"] = result.message_id
+        items.append(data)
+    return list(msgspec.json.decode(_to_builtins.encode(items)))
+
+
+def respond(kind: str, results: Sequence[Result]) -> dict[str, Any]:
+    failed = [r for r in results if not r.ok]
+    if kind == "sqs":
+        ids = dict.fromkeys(r.message_id for r in failed if r.message_id)
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
+    if kind == "http":
+        status = 200
+        if any(r.error is not None for r in results):
+            status = 422
+        elif failed:
+            status = 500
+        body = _to_builtins.encode({"results": _summaries(results)}).decode()
+        return {"statusCode": status, "headers": {"content-type": "application/json"},
+                "body": body}
+    if failed:
+        reasons = "; ".join((r.error or _first_failure(r))[:200] for r in failed[:5])
+        raise HandlingFailed(f"{len(failed)} of {len(results)} message(s) failed: {reasons}")
+    return {"results": _summaries(results)}
+
+
+def _first_failure(result: Result) -> str:
+    for outcome in result.outcomes:
+        if outcome.reason and outcome.status.value == "failed":
+            return f"{outcome.response}/{outcome.action}: {outcome.reason}"
+    return "an action failed"

@@ -1,0 +1,91 @@
+"""At-most-once actions over at-least-once delivery (SNS and SQS both redeliver).
+
+Before an alert's actions run, the handler claims a key in the state store: the alert's
+``uuid`` (falcosidekick sets one, and it survives SNS's duplicate deliveries into several SQS
+messages), else the message id (SQS ``messageId``, SNS ``MessageId``, EventBridge ``id``, or
+the Lambda request id, which an async retry keeps). A second claim of a live key drops the alert
+as a duplicate. When an action fails the claim is released, so SQS's redelivery (or Lambda's
+async retry) runs the alert again. Keys carry a namespace (the function's name by default), so
+functions that share one table do not suppress each other.
+
+The claim is a ``filter_alert`` hook, registered ``trylast``: an alert another plugin drops is
+never claimed, and ``Engine.handle`` stays the one path every alert takes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..alert import Alert
+from ..hookspecs import hookimpl
+from ..outcome import Result
+from ..state import StateStore
+
+DEFAULT_TTL_SECONDS = 24 * 3600.0
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One message being handled: its id, and the keys claimed for it."""
+
+    message_id: str | None
+    claimed: list[str] = field(default_factory=list)
+
+
+class Idempotency:
+    """The claim/release logic, as a plugin object (register it with the engine)."""
+
+    def __init__(self, namespace: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                 store: StateStore | None = None, log: Any = None) -> None:
+        self.namespace = namespace
+        self.ttl_seconds = ttl_seconds
+        self.store = store
+        self.log = log
+        self._current: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
+            "falco_response_delivery", default=None)
+
+    def key(self, alert: Alert, message_id: str | None) -> str | None:
+        if alert.uuid:
+            return f"{self.namespace}:uuid:{alert.uuid[:200]}"
+        if message_id:
+            return f"{self.namespace}:msg:{message_id[:200]}"
+        return None
+
+    @contextmanager
+    def delivery(self, message_id: str | None) -> Iterator[Delivery]:
+        current = Delivery(message_id)
+        token = self._current.set(current)
+        try:
+            yield current
+        finally:
+            self._current.reset(token)
+
+    @hookimpl(trylast=True)
+    def filter_alert(self, alert: Alert) -> str | None:
+        current = self._current.get()
+        if current is None or self.store is None:
+            return None
+        key = self.key(alert, current.message_id)
+        if key is None:
+            return None
+        if self.store.claim(key, self.ttl_seconds):
+            current.claimed.append(key)
+            return None
+        what = "alert uuid" if alert.uuid else "message id"
+        return f"duplicate delivery: this {what} was already handled"
+
+    def settle(self, current: Delivery, results: Sequence[Result]) -> None:
+        """Release the claims of a delivery whose handling failed, so a retry acts again."""
+        if self.store is None or not current.claimed or all(r.ok for r in results):
+            return
+        for key in current.claimed:
+            try:
+                self.store.release(key)
+            except Exception as exc:  # the claim then expires with its TTL
+                if self.log is not None:
+                    self.log.error("could not release idempotency claim", key=key,
+                                   error=f"{type(exc).__name__}: {exc}"[:300])

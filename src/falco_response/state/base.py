@@ -1,0 +1,62 @@
+"""The state store's contract: what the engine's runners need to remember between alerts.
+
+A store is shared by every process (or Lambda instance) that handles the same alerts, so each
+operation is atomic on the backend, never read-then-write in Python. Today it holds *claims*
+(idempotency: a redelivered message must not act twice; cooldowns; blast-radius slots, see
+``safety.py``), *counters* (alerts suppressed by a cooldown) and the *audit trail*. Each
+operation is one backend request; keys are plain strings that callers namespace
+(``"idem:fn:uuid"``, ``"cooldown:..."``, ``"limit:destructive:3"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..audit import AuditRecord
+
+
+class StoreError(Exception):
+    """The store could not be reached or answered something unexpected (not "already claimed")."""
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """A shared key store with expiry. Implementations must be safe to call from many threads."""
+
+    url: str
+    """Where the store lives, without secrets (for logs and ``--help`` output)."""
+
+    def claim(self, key: str, ttl_seconds: float) -> bool:
+        """Atomically take ``key`` for ``ttl_seconds``.
+
+        True only for the first caller while an earlier claim is alive; an expired claim can be
+        taken again. Raises :class:`StoreError` when the backend fails.
+        """
+        ...
+
+    def release(self, key: str) -> None:
+        """Drop a claim (the work it guarded failed, so a retry must be allowed). Idempotent."""
+        ...
+
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        """Add one to the counter ``key`` and return its new value. The counter expires
+        ``ttl_seconds`` after its last increment (then it counts from zero again)."""
+        ...
+
+    def take(self, key: str) -> int:
+        """Return the counter ``key`` (0 when absent or expired) and delete it, atomically."""
+        ...
+
+    def record(self, records: Sequence[AuditRecord], ttl_seconds: float) -> None:
+        """Append audit records, kept for ``ttl_seconds``."""
+        ...
+
+    def history(self, since_ns: int) -> list[AuditRecord]:
+        """The audit records made at or after ``since_ns`` (epoch nanoseconds), oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Free connections; the store is unusable afterwards."""
+        ...

@@ -1,0 +1,166 @@
+"""A state store in a DynamoDB table: for Lambda and anything else that runs on many hosts.
+
+Table layout (``deploy/aws/template.yaml`` creates it): partition key ``pk`` (string), and the
+number attribute ``expires_at`` (epoch seconds) declared as the table's TTL attribute. DynamoDB
+deletes expired items lazily (within days), so a claim also takes over an item whose
+``expires_at`` has passed. boto3 is imported when the store is opened, never before.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from ..audit import AuditRecord
+from .base import StoreError
+
+PARTITION_KEY = "pk"
+TTL_ATTRIBUTE = "expires_at"
+AUDIT_PREFIX = "audit#"
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(AuditRecord).decode
+
+
+class DynamoDBStore:
+    """Claims as conditional writes on one DynamoDB table (one request per call)."""
+
+    def __init__(self, table: str, *, region: str | None = None, endpoint_url: str | None = None,
+                 client: Any = None, clock: Callable[[], float] = time.time) -> None:
+        self.table = table
+        self.url = f"dynamodb://{table}" + (f"?region={region}" if region else "")
+        self._clock = clock
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client(
+                "dynamodb", region_name=region, endpoint_url=endpoint_url,
+                config=Config(connect_timeout=3, read_timeout=5,
+                              retries={"mode": "standard", "max_attempts": 3}))
+        self._client = client
+
+    def claim(self, key: str, ttl_seconds: float) -> bool:
+        now = self._clock()
+        try:
+            self._client.put_item(
+                TableName=self.table,
+                Item={PARTITION_KEY: {"S": key},
+                      TTL_ATTRIBUTE: {"N": str(math.ceil(now + ttl_seconds))}},
+                ConditionExpression="attribute_not_exists(#pk) OR #exp <= :now",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={":now": {"N": str(math.floor(now))}},
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"claim failed on {self.url}: {_describe(exc)}") from exc
+        return True
+
+    def release(self, key: str) -> None:
+        try:
+            self._client.delete_item(TableName=self.table, Key={PARTITION_KEY: {"S": key}})
+        except Exception as exc:
+            raise StoreError(f"release failed on {self.url}: {_describe(exc)}") from exc
+
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        now = self._clock()
+        try:
+            # A counter past its expiry starts again: reset it, then count (two requests only
+            # when it had expired).
+            reply = self._client.update_item(
+                TableName=self.table, Key={PARTITION_KEY: {"S": key}},
+                UpdateExpression="ADD #n :one SET #exp = :exp",
+                ConditionExpression="attribute_not_exists(#pk) OR #exp > :now",
+                ExpressionAttributeNames={"#n": "count", "#exp": TTL_ATTRIBUTE,
+                                          "#pk": PARTITION_KEY},
+                ExpressionAttributeValues={":one": {"N": "1"},
+                                           ":exp": {"N": str(math.ceil(now + ttl_seconds))},
+                                           ":now": {"N": str(math.floor(now))}},
+                ReturnValues="UPDATED_NEW")
+        except Exception as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"incr failed on {self.url}: {_describe(exc)}") from exc
+            self.release(key)
+            return self.incr(key, ttl_seconds)
+        return int(reply["Attributes"]["count"]["N"])
+
+    def take(self, key: str) -> int:
+        now = self._clock()
+        try:
+            reply = self._client.delete_item(TableName=self.table,
+                                             Key={PARTITION_KEY: {"S": key}},
+                                             ReturnValues="ALL_OLD")
+        except Exception as exc:
+            raise StoreError(f"take failed on {self.url}: {_describe(exc)}") from exc
+        old = reply.get("Attributes") or {}
+        if "count" not in old or float(old.get(TTL_ATTRIBUTE, {}).get("N", "0")) <= now:
+            return 0
+        return int(old["count"]["N"])
+
+    def record(self, records: Sequence[AuditRecord], ttl_seconds: float) -> None:
+        expires = str(math.ceil(self._clock() + ttl_seconds))
+        items = [{"PutRequest": {"Item": {
+            PARTITION_KEY: {"S": f"{AUDIT_PREFIX}{r.time_ns:020d}#{i}#{uuid.uuid4().hex[:8]}"},
+            TTL_ATTRIBUTE: {"N": expires},
+            "record": {"B": _encode(r)}}}} for i, r in enumerate(records)]
+        try:
+            for start in range(0, len(items), 25):
+                pending = {self.table: items[start:start + 25]}
+                for _ in range(5):
+                    reply = self._client.batch_write_item(RequestItems=pending)
+                    pending = reply.get("UnprocessedItems") or {}
+                    if not pending:
+                        break
+                else:
+                    raise StoreError(f"audit record failed on {self.url}: DynamoDB left "
+                                     "items unprocessed")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"audit record failed on {self.url}: {_describe(exc)}") from exc
+
+    def history(self, since_ns: int) -> list[AuditRecord]:
+        """A filtered scan: the table holds claims, counters and the trail, all short-lived."""
+        now = str(math.floor(self._clock()))
+        found: list[AuditRecord] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "begins_with(#pk, :prefix) AND #pk >= :since AND #exp > :now",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":prefix": {"S": AUDIT_PREFIX},
+                                          ":since": {"S": f"{AUDIT_PREFIX}{since_ns:020d}"},
+                                          ":now": {"N": now}},
+        }
+        try:
+            while True:
+                page = self._client.scan(**kwargs)
+                found.extend(_decode(item["record"]["B"]) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except Exception as exc:
+            raise StoreError(f"audit query failed on {self.url}: {_describe(exc)}") from exc
+        return sorted(found, key=lambda r: r.time_ns)
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+def _describe(exc: Exception) -> str:
+    return f"{_error_code(exc) or type(exc).__name__}: {exc}"[:300]

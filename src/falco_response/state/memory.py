@@ -1,0 +1,73 @@
+"""A state store in this process's memory: tests, ``falco-response handle`` on one host, and a
+Lambda without a table (it then only catches redeliveries that reach the same warm instance)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from ..audit import AuditRecord
+
+
+class MemoryStore:
+    """Claims in a dict under a lock. Nothing survives the process."""
+
+    url = "memory://"
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, max_keys: int = 100_000,
+                 max_records: int = 10_000) -> None:
+        self._clock = clock
+        self._max_keys = max_keys
+        self._claims: dict[str, float] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._records: deque[tuple[float, AuditRecord]] = deque(maxlen=max_records)
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, ttl_seconds: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            expires = self._claims.get(key)
+            if expires is not None and expires > now:
+                return False
+            if len(self._claims) >= self._max_keys:
+                self._claims = {k: v for k, v in self._claims.items() if v > now}
+            self._claims[key] = now + ttl_seconds
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
+
+    def incr(self, key: str, ttl_seconds: float) -> int:
+        now = self._clock()
+        with self._lock:
+            value, expires = self._counters.get(key, (0, 0.0))
+            value = value + 1 if expires > now else 1
+            if len(self._counters) >= self._max_keys:
+                self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+            self._counters[key] = (value, now + ttl_seconds)
+            return value
+
+    def take(self, key: str) -> int:
+        now = self._clock()
+        with self._lock:
+            value, expires = self._counters.pop(key, (0, 0.0))
+            return value if expires > now else 0
+
+    def record(self, records: Sequence[AuditRecord], ttl_seconds: float) -> None:
+        expires = self._clock() + ttl_seconds
+        with self._lock:
+            self._records.extend((expires, r) for r in records)
+
+    def history(self, since_ns: int) -> list[AuditRecord]:
+        now = self._clock()
+        with self._lock:
+            return [r for expires, r in self._records if expires > now and r.time_ns >= since_ns]
+
+    def close(self) -> None:
+        with self._lock:
+            self._claims.clear()
+            self._counters.clear()
+            self._records.clear()
