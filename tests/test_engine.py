@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -131,9 +132,31 @@ def test_an_alert_past_its_deadline_fails_the_remaining_actions(recorder: Record
     engine = build(cfg(r(actions=[{"type": "slow"}, {"type": "record"}]),
                        alert_deadline="10ms"), Plugin(recorder))
     (result,) = engine.handle(alert_dict())
-    assert [o.status.value for o in result.outcomes] == ["ok", "failed"]
+    assert [o.status.value for o in result.outcomes] == ["failed", "failed"]
+    assert "timed out after" in (result.outcomes[0].reason or "")
     assert "deadline passed" in (result.outcomes[1].reason or "")
     assert recorder.seen == []
+
+
+def test_a_hung_action_does_not_block_the_next_one(recorder: Recorder) -> None:
+    release = threading.Event()
+
+    class Hang:
+        @hookimpl
+        def register_actions(self, register: Any) -> None:
+            register("hang", lambda p: lambda ctx: (release.wait(30), ctx.ok())[1])
+
+    engine = build(cfg(r(actions=[{"type": "hang"}, {"type": "record"}]),
+                       action_timeout="200ms"), Plugin(recorder), Hang())
+    started = time.monotonic()
+    (result,) = engine.handle(alert_dict())
+    elapsed = time.monotonic() - started
+    release.set()
+    assert [o.status.value for o in result.outcomes] == ["failed", "ok"]
+    assert result.outcomes[0].reason == ("timed out after 0.2s; the action was abandoned "
+                                         "(it may still finish in the background)")
+    assert elapsed < 10  # not the 30 s the action would have taken
+    engine.close()
 
 
 def test_no_response_matched_gives_empty_outcomes(recorder: Recorder) -> None:

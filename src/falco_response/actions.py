@@ -67,6 +67,9 @@ class ActionContext:
     deadline: float
     previous: Sequence[Outcome] = ()
     started: float = field(default_factory=time.monotonic)
+    suppressed: int = 0
+    """How many alerts for the same cooldown key were suppressed since this action last ran
+    (a notifier says "and 1,234 more like it")."""
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -109,7 +112,10 @@ class ActionType:
 
     ``destructive`` types change the cluster (delete, taint, isolate): protected namespaces,
     dry-run and the safety limits apply to them. ``permissions`` lists what the type needs
-    (RBAC verbs, IAM actions) for the reference docs.
+    (RBAC verbs, IAM actions) for the reference docs. ``scope`` (``pod`` or ``node``) says
+    what the default cooldown key's target is. ``blocking=False`` declares that the action
+    never waits on I/O, so the engine calls it inline instead of in a worker thread with a
+    timeout.
     """
 
     name: str
@@ -119,6 +125,8 @@ class ActionType:
     summary: str = ""
     permissions: tuple[str, ...] = ()
     plugin: str = ""
+    scope: str = "pod"
+    blocking: bool = True
 
 
 class RegisterAction(Protocol):
@@ -126,11 +134,12 @@ class RegisterAction(Protocol):
 
     def __call__(self, name: str, factory: ActionFactory, *,
                  params: type[msgspec.Struct] = NoParams, destructive: bool = False,
-                 summary: str = "", permissions: Sequence[str] = ()) -> None: ...
+                 summary: str = "", permissions: Sequence[str] = (), scope: str = "pod",
+                 blocking: bool = True) -> None: ...
 
 
 class DuplicateActionType(Exception):
-    pass
+    """A plugin registered an action type badly (a name taken, an unknown scope)."""
 
 
 class ActionRegistry:
@@ -142,13 +151,16 @@ class ActionRegistry:
     def register_for(self, plugin: str) -> RegisterAction:
         def register(name: str, factory: ActionFactory, *,
                      params: type[msgspec.Struct] = NoParams, destructive: bool = False,
-                     summary: str = "", permissions: Sequence[str] = ()) -> None:
+                     summary: str = "", permissions: Sequence[str] = (), scope: str = "pod",
+                     blocking: bool = True) -> None:
             if name in self._types:
                 other = self._types[name].plugin
                 raise DuplicateActionType(
                     f"action type {name!r} registered by both {other!r} and {plugin!r}")
+            if scope not in ("pod", "node"):
+                raise DuplicateActionType(f"action type {name!r}: scope must be pod or node")
             self._types[name] = ActionType(name, factory, params, destructive, summary,
-                                           tuple(permissions), plugin)
+                                           tuple(permissions), plugin, scope, blocking)
         return register
 
     def get(self, name: str) -> ActionType | None:

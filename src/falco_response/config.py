@@ -20,6 +20,7 @@ import yaml
 from .actions import Action, ActionRegistry, ActionType, Settings
 from .errors import ConfigError, ConfigProblem
 from .matching import CompiledMatch, MatchError, ResponseIndex
+from .safety import CooldownRule, Limit, compile_cooldown, compile_limit
 from .schema import ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, parse_duration
 
 _ENV = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
@@ -30,12 +31,13 @@ ConfigSource = Union[str, Path, Mapping[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class BoundAction:
-    """A configured action, ready to run: its name, type, callable and dry-run override."""
+    """A configured action, ready to run: its name, type, callable and overrides."""
 
     name: str
     type: ActionType
     run: Action
     dry_run: bool | None
+    cooldown: CooldownRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Response:
     actions: tuple[BoundAction, ...]
     stop: bool
     dry_run: bool | None
+    cooldown: CooldownRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class Config:
     responses: tuple[Response, ...]
     index: ResponseIndex[Response]
     spec: ConfigSpec
+    limits: tuple[Limit, ...] = ()
+    audit_retention: float | None = None
+    """Seconds to keep audit records; None when the audit trail is off."""
 
     @property
     def destructive_actions(self) -> list[str]:
@@ -151,7 +157,18 @@ def _bind(spec: ActionSpec, name: str, path: str, registry: ActionRegistry,
     except (ValueError, TypeError) as exc:
         problems.add(f"{path}.with", str(exc))
         return None
-    return BoundAction(name, action_type, run, spec.dry_run)
+    cooldown = _cooldown(spec.cooldown, f"{path}.cooldown", problems)
+    return BoundAction(name, action_type, run, spec.dry_run, cooldown)
+
+
+def _cooldown(spec: Any, path: str, problems: _Problems) -> CooldownRule | None:
+    if spec is None:
+        return None
+    try:
+        return compile_cooldown(spec)
+    except ValueError as exc:
+        problems.add(path, str(exc))
+        return None
 
 
 def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundAction | None],
@@ -181,9 +198,10 @@ def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundActio
     except MatchError as exc:
         problems.add(f"{path}.match.{exc.path}", str(exc))
         return None
+    cooldown = _cooldown(spec.cooldown, f"{path}.cooldown", problems)
     if not ok:
         return None
-    return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run)
+    return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run, cooldown)
 
 
 def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
@@ -230,12 +248,28 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
             compiled.append(result)
 
     timeouts: dict[str, float] = {}
+    limits: list[Limit] = []
+    retention: float | None = None
     if settings_spec is not None:
         for key in ("action_timeout", "alert_deadline"):
             try:
                 timeouts[key] = parse_duration(getattr(settings_spec, key))
             except ValueError as exc:
                 problems.add(f"settings.{key}", str(exc))
+        for name, limit in settings_spec.limits.items():
+            if name != "destructive" and registry.get(name) is None:
+                problems.add(f"settings.limits.{name}", "not 'destructive' nor an installed "
+                             f"action type ({', '.join(registry.names())})")
+                continue
+            try:
+                limits.append(compile_limit(name, limit))
+            except ValueError as exc:
+                problems.add(f"settings.limits.{name}", str(exc))
+        if settings_spec.audit.enabled:
+            try:
+                retention = parse_duration(settings_spec.audit.retention)
+            except ValueError as exc:
+                problems.add("settings.audit.retention", str(exc))
     if problems.items:
         raise ConfigError(problems.items)
     assert settings_spec is not None
@@ -251,4 +285,6 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
         responses=tuple(r for _, r in compiled),
         index=ResponseIndex(compiled),
         spec=full,
+        limits=tuple(limits),
+        audit_retention=retention,
     )

@@ -11,22 +11,29 @@ Library use::
 from __future__ import annotations
 
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
 import structlog
 
 from .actions import ActionContext
 from .alert import Alert
+from .audit import records_for
 from .config import BoundAction, Config, ConfigSource, Response, load_config
 from .errors import FalcoResponseError, ParseError
 from .outcome import Outcome, Result, Status
 from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
+from .safety import Safeguards
 
 DRY_RUN_ENV = "FALCO_RESPONSE_DRY_RUN"
 _MAX_REASON = 500
+_ACTION_THREADS = 16
 
 
 def forced_dry_run() -> bool:
@@ -42,11 +49,44 @@ class Engine:
     """
 
     def __init__(self, config: Config, plugins: Plugins, *, dry_run: bool = False,
-                 logger: Any = None) -> None:
+                 logger: Any = None, store: Any = None) -> None:
         self.config = config
         self.plugins = plugins
         self.dry_run = dry_run or forced_dry_run() or config.settings.dry_run
         self.log = logger if logger is not None else structlog.get_logger("falco_response")
+        self._store = store
+        self._safeguards: Safeguards | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._guarded = bool(config.limits) or any(
+            r.cooldown is not None or any(a.cooldown is not None for a in r.actions)
+            for r in config.responses)
+
+    @property
+    def store(self) -> Any:
+        """The state store (``settings.store``, else this process's memory), opened on first
+        use: cooldowns, blast-radius limits, the audit trail and idempotency live there."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from .state import open_store
+
+                    self._store = open_store(self.config.settings.store or "memory://")
+        return self._store
+
+    @store.setter
+    def store(self, store: Any) -> None:
+        """Share a store the caller opened (the Lambda handler's idempotency store)."""
+        with self._lock:
+            self._store = store
+            self._safeguards = None
+
+    def close(self) -> None:
+        """Stop the action threads (not waiting for hung ones) and close the store."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._store is not None:
+            self._store.close()
 
     @classmethod
     def from_config(cls, source: ConfigSource, plugins: Iterable[Any] = (), *,
@@ -132,8 +172,20 @@ class Engine:
             deadline = time.monotonic() + self.config.alert_deadline
             for response in self.matching(alert):
                 self._run_response(alert, response, deadline, result.outcomes)
+            if result.outcomes and self.config.audit_retention is not None:
+                self._audit(alert, result.outcomes)
         self.plugins.alert_handled(alert, result.outcomes, self.log)
         return result
+
+    def _audit(self, alert: Alert, outcomes: list[Outcome]) -> None:
+        records = records_for(alert, [o for o in outcomes if not o.detail.get("cooldown")])
+        if not records:
+            return
+        try:
+            self.store.record(records, self.config.audit_retention)
+        except Exception as exc:  # the audit trail must not stop the response
+            self.log.error("audit record failed", rule=alert.rule, uuid=alert.uuid,
+                           error=f"{type(exc).__name__}: {exc}"[:_MAX_REASON])
 
     def matching(self, alert: Alert) -> list[Response]:
         """The responses that apply to ``alert``, in file order, honouring ``stop``."""
@@ -171,19 +223,61 @@ class Engine:
             if namespace is not None and namespace in self.config.settings.protected_namespaces:
                 return ctx.skipped(f"namespace {namespace} is protected",
                                    target=f"namespace:{namespace}")
+        if not self._guarded:
+            return self._call(action, ctx, start)
+        cooldown = action.cooldown or response.cooldown
+        safeguards = self._safeguards or self._make_safeguards()
+        early, ticket = safeguards.enter(ctx, action.type.destructive, action.type.scope, cooldown)
+        if early is not None:
+            return early  # type: ignore[no-any-return]
+        outcome = self._call(action, ctx, start)
+        safeguards.leave(ticket, outcome)
+        if ctx.suppressed and outcome.status is not Status.FAILED:
+            note = f"{ctx.suppressed} similar alerts suppressed during the cooldown"
+            outcome = msgspec.structs.replace(
+                outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note,
+                detail={**outcome.detail, "suppressed": ctx.suppressed})
+        return outcome
+
+    def _make_safeguards(self) -> Safeguards:
+        self._safeguards = Safeguards(self.store, self.config.limits)
+        return self._safeguards
+
+    def _call(self, action: BoundAction, ctx: ActionContext, start: float) -> Outcome:
+        """Run one action: inline when its type never blocks, else in a worker thread the
+        engine stops waiting for at the deadline (a hung plugin cannot stall the others)."""
+        response = ctx.response
         try:
-            outcome = action.run(ctx)
+            if action.type.blocking:
+                outcome = self._in_thread(action, ctx)
+            else:
+                outcome = action.run(ctx)
         except FalcoResponseError as exc:
             outcome = ctx.failed(str(exc)[:_MAX_REASON])
         except Exception as exc:
             outcome = ctx.failed(f"{type(exc).__name__}: {exc}"[:_MAX_REASON])
         if not isinstance(outcome, Outcome):
             outcome = ctx.failed(f"action returned {type(outcome).__name__}, not an Outcome")
-        elif outcome.response != response.name or outcome.action != action.name:
-            outcome = Outcome(response.name, action.name, action.type.name, outcome.status,
+        elif outcome.response != response or outcome.action != action.name:
+            outcome = Outcome(response, action.name, action.type.name, outcome.status,
                               outcome.target, outcome.reason, outcome.detail,
                               (time.monotonic() - start) * 1000.0)
         return outcome
+
+    def _in_thread(self, action: BoundAction, ctx: ActionContext) -> Any:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=_ACTION_THREADS,
+                                                    thread_name_prefix="falco-response-action")
+        future = self._pool.submit(action.run, ctx)
+        timeout = ctx.deadline - time.monotonic()
+        try:
+            return future.result(timeout=max(timeout, 0.0))
+        except FutureTimeout:
+            future.cancel()
+            return ctx.failed(f"timed out after {max(timeout, 0.0):.1f}s; the action was "
+                              "abandoned (it may still finish in the background)")
 
     def _log_outcome(self, alert: Alert, outcome: Outcome) -> None:
         method = self.log.error if outcome.status is Status.FAILED else self.log.info

@@ -65,12 +65,23 @@ class MatchSpec(Base):
     fields: dict[str, FieldCondition] = {}
 
 
+class CooldownSpec(Base):
+    """``cooldown: {for: 10m, key: [rule, target]}``: act once per key per period."""
+
+    for_: Union[str, float] = msgspec.field(name="for")
+    key: list[str] = msgspec.field(default_factory=lambda: ["rule", "target"])
+
+
+Cooldown = Union[str, float, CooldownSpec]
+
+
 class ActionSpec(Base):
     """A configured action: an action type and its parameters (``with``)."""
 
     type: str
     with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
     dry_run: Union[bool, None] = None
+    cooldown: Union[Cooldown, None] = None
 
 
 class ResponseSpec(Base):
@@ -79,6 +90,19 @@ class ResponseSpec(Base):
     match: MatchSpec = msgspec.field(default_factory=MatchSpec)
     stop: bool = False
     dry_run: Union[bool, None] = None
+    cooldown: Union[Cooldown, None] = None
+
+
+class LimitSpec(Base):
+    """At most ``max`` actions in any window of length ``per`` (across every replica)."""
+
+    max: int
+    per: Union[str, float]
+
+
+class AuditSpec(Base):
+    enabled: bool = True
+    retention: Union[str, float] = "30d"
 
 
 class SettingsSpec(Base):
@@ -87,6 +111,9 @@ class SettingsSpec(Base):
     action_timeout: Union[str, float] = "30s"
     alert_deadline: Union[str, float] = "120s"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    store: Union[str, None] = None  # state store URL: sqlite:///path, dynamodb://table
+    limits: dict[str, LimitSpec] = {}  # "destructive" or an action type name
+    audit: AuditSpec = msgspec.field(default_factory=AuditSpec)
 
 
 class ConfigSpec(Base):

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
-COMMAND_MODULES = ("alerts", "inspect", "serve", "consume", "lambda_package", "sns_policy")
+COMMAND_MODULES = ("alerts", "inspect", "audit", "serve", "consume", "lambda_package",
+                   "sns_policy")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,5 +30,5 @@ def make_log_action(params: LogParams) -> Action:
 
 @hookimpl
 def register_actions(register: RegisterAction) -> None:
-    register("log", make_log_action, params=LogParams,
+    register("log", make_log_action, params=LogParams, blocking=False,
              summary="Writes the alert as a structured log event (stderr).")

@@ -1,0 +1,61 @@
+"""The audit trail: one record per outcome, kept in the state store for
+``settings.audit.retention``, so ``falco-response audit`` can answer "why was this pod
+deleted?" long after the logs rotated."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import msgspec
+
+from .alert import Alert
+from .outcome import Outcome, Status
+
+
+class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What happened, to what, why, and in answer to which alert."""
+
+    time_ns: int
+    alert_time_ns: int
+    uuid: Optional[str]
+    rule: str
+    priority: str
+    hostname: Optional[str]
+    response: str
+    action: str
+    type: str
+    target: Optional[str]
+    status: str
+    reason: Optional[str]
+    dry_run: bool
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(self.time_ns / 1e9, tz=timezone.utc)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = msgspec.structs.asdict(self)
+        data["time"] = self.when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return data
+
+
+def records_for(alert: Alert, outcomes: Sequence[Outcome]) -> list[AuditRecord]:
+    now = time.time_ns()
+    return [AuditRecord(
+        time_ns=now, alert_time_ns=alert.time_ns, uuid=alert.uuid, rule=alert.rule,
+        priority=alert.priority.label, hostname=alert.hostname, response=o.response,
+        action=o.action, type=o.type, target=o.target, status=o.status.value,
+        reason=o.reason, dry_run=o.status is Status.DRY_RUN) for o in outcomes]
+
+
+def target_matches(record: AuditRecord, wanted: str) -> bool:
+    """``ns/pod``, ``pod:ns/pod``, ``node:name`` or a bare node name."""
+    target = record.target or ""
+    if ":" in wanted:
+        return target == wanted
+    if "/" in wanted:
+        return target == f"pod:{wanted}"
+    return target in (f"node:{wanted}", wanted)

@@ -1,0 +1,78 @@
+"""``falco-response audit``: what the engine did, and why, from the state store's trail."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import msgspec
+
+from ..audit import target_matches
+from ..schema import parse_duration
+from . import EXIT_CONFIG, EXIT_OK
+from .common import add_config_option, load_engine, printable
+
+
+def add_parser(subparsers: Any) -> None:
+    audit = subparsers.add_parser(
+        "audit", help="show the audit trail: every outcome, with its alert and reason",
+        description="Answer 'why was this pod deleted?': the outcomes recorded in the state "
+                    "store (settings.store), newest last.")
+    add_config_option(audit)
+    audit.add_argument("--store", help="state store URL (default: the config's settings.store)")
+    audit.add_argument("--since", default="24h", help="how far back (e.g. 30m, 1h, 7d; "
+                       "default 24h)")
+    audit.add_argument("--target", help="only this target: ns/pod, pod:ns/pod or node:name")
+    audit.add_argument("--status", choices=["ok", "skipped", "dry_run", "failed"],
+                       help="only outcomes with this status")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many (newest)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per record")
+    audit.set_defaults(func=run_audit)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from ..state import open_store
+
+    if args.store:
+        return open_store(args.store)
+    engine = load_engine(args, quiet=True)
+    if engine is None:
+        return None
+    if not engine.config.settings.store:
+        print("error: the config names no settings.store (pass --store URL)", file=sys.stderr)
+        return None
+    return engine.store
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    try:
+        since = parse_duration(args.since)
+    except ValueError as exc:
+        print(f"error: --since: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        store = _store(args)
+    except ValueError as exc:
+        print(f"error: --store: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if store is None:
+        return EXIT_CONFIG
+    since_ns = time.time_ns() - int(since * 1e9)
+    records = [r for r in store.history(since_ns)
+               if (args.target is None or target_matches(r, args.target))
+               and (args.status is None or r.status == args.status)][-args.limit:]
+    if args.json:
+        for record in records:
+            sys.stdout.buffer.write(msgspec.json.encode(record.to_dict()) + b"\n")
+        return EXIT_OK
+    for r in records:
+        when = r.to_dict()["time"]
+        flag = " (dry run)" if r.dry_run else ""
+        print(printable(f"{when}  {r.status:<8} {r.target or '-':<30} {r.response}/{r.action}"
+                        f"{flag}: {r.reason or ''}"))
+        print(printable(f"    alert: {r.rule} [{r.priority}] uuid={r.uuid or '-'} "
+                        f"host={r.hostname or '-'}", 300))
+    print(f"{len(records)} record(s) since {args.since} ago")
+    return EXIT_OK

@@ -1,0 +1,195 @@
+"""Safe automation: cooldowns (act once per rule and target per period) and blast-radius
+limits (at most N destructive actions in any window), both held in the shared state store so
+they hold across replicas and Lambda invocations.
+
+Both are built on the store's one atomic primitive, ``claim(key, ttl)``:
+
+- a cooldown is a claim on ``cooldown:<response>:<action>:<hash of the key parts>``;
+- a limit of ``max`` per ``per`` is ``max`` slots, ``limit:<name>:<i>``, each claimed for
+  ``per`` seconds by one action: a sliding window, exact under any concurrency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from .alert import Alert
+from .schema import CooldownSpec, LimitSpec, parse_duration
+
+KEY_PARTS = ("rule", "target", "response", "action", "priority", "source", "node", "pod",
+             "namespace", "container")
+"""What a cooldown key may be made of, besides ``fields.<output field>``."""
+
+
+def human(seconds: float) -> str:
+    """``600`` -> ``"10m"``, for reasons people read."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownRule:
+    seconds: float
+    key: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return human(self.seconds)
+
+
+def compile_cooldown(spec: Any) -> CooldownRule:
+    """A ``cooldown:`` value to a rule; ``ValueError`` says what is wrong."""
+    if isinstance(spec, CooldownSpec):
+        seconds, key = parse_duration(spec.for_), tuple(spec.key)
+    else:
+        seconds, key = parse_duration(spec), ("rule", "target")
+    if not key:
+        raise ValueError("a cooldown key needs at least one part")
+    for part in key:
+        if part not in KEY_PARTS and not (part.startswith("fields.") and len(part) > 7):
+            raise ValueError(f"unknown cooldown key part {part!r} (use {', '.join(KEY_PARTS)} "
+                             "or fields.<output field>)")
+    return CooldownRule(seconds, key)
+
+
+def default_target(alert: Alert, scope: str) -> str | None:
+    """The target an action of ``scope`` would act on, as named by the alert itself."""
+    node = alert.node_name
+    if scope == "node":
+        return f"node:{node}" if node else None
+    namespace, pod = alert.pod_namespace, alert.pod_name
+    if namespace and pod:
+        return f"pod:{namespace}/{pod}"
+    container = alert.container_id
+    if container:
+        return f"container:{container}@{node or '?'}"
+    return f"node:{node}" if node else None
+
+
+def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
+                 target: str | None, *, dry_run: bool) -> str:
+    """A bounded key: alert fields are attacker-influenced and may be long."""
+    values = {
+        "rule": alert.rule, "target": target, "response": response, "action": action,
+        "priority": alert.priority.label, "source": alert.source, "node": alert.node_name,
+        "pod": f"{alert.pod_namespace}/{alert.pod_name}", "namespace": alert.pod_namespace,
+        "container": alert.container_id,
+    }
+    parts = [str(alert.field(p[7:]) if p.startswith("fields.") else values[p]) for p in rule.key]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+    prefix = "cooldown-dry" if dry_run else "cooldown"
+    return f"{prefix}:{response}:{action}:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``settings.limits.<name>``: ``destructive`` (every destructive type) or one type."""
+
+    name: str
+    max: int
+    seconds: float
+
+    def applies_to(self, type_name: str, destructive: bool) -> bool:
+        return self.name == type_name or (self.name == "destructive" and destructive)
+
+    def slot_keys(self) -> list[str]:
+        return [f"limit:{self.name}:{i}" for i in range(self.max)]
+
+    def paused(self) -> str:
+        what = "destructive actions" if self.name == "destructive" else f"{self.name} actions"
+        return (f"blast_radius: containment paused: {self.max} {what} in "
+                f"{human(self.seconds)} (settings.limits.{self.name})")
+
+
+def compile_limit(name: str, spec: LimitSpec) -> Limit:
+    if spec.max < 1:
+        raise ValueError("max must be at least 1 (remove the limit or use dry_run instead)")
+    if spec.max > 1000:
+        raise ValueError("max above 1000 is not a limit")
+    return Limit(name, spec.max, parse_duration(spec.per))
+
+
+@dataclass(slots=True)
+class Ticket:
+    """What :meth:`Safeguards.enter` holds for one action: released if it did not act."""
+
+    cooldown_key: str | None = None
+    slots: tuple[str, ...] = ()
+
+
+class Safeguards:
+    """Cooldowns and limits for one engine, on one store (see the module docstring).
+
+    Cooldown skips are counted, not recorded one by one: the count reaches the next outcome
+    for the same key (``N similar alerts suppressed``) and ``ctx.suppressed``.
+    """
+
+    def __init__(self, store: Any, limits: tuple[Limit, ...]) -> None:
+        self.store = store
+        self.limits = limits
+
+    def enter(self, ctx: Any, destructive: bool, scope: str,
+              cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
+        """Either ``(outcome, ticket)`` when the action must not run, or ``(None, ticket)``."""
+        from .state import StoreError
+
+        ticket = Ticket()
+        target = default_target(ctx.alert, scope)
+        if cooldown is not None:
+            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target,
+                               dry_run=ctx.dry_run)
+            try:
+                if not self.store.claim(key, cooldown.seconds):
+                    count = self.store.incr(f"{key}#suppressed", cooldown.seconds * 2)
+                    what = "node" if scope == "node" else "target"
+                    return ctx.skipped(
+                        f"cooldown: already ran for this rule and {what} within "
+                        f"{cooldown.label} ({count} suppressed so far)", target=target,
+                        detail={"cooldown": True, "suppressed": count}), ticket
+                ticket.cooldown_key = key
+                ctx.suppressed = self.store.take(f"{key}#suppressed")
+            except StoreError as exc:
+                if destructive:
+                    return ctx.failed(f"state store unavailable, not acting without the "
+                                      f"cooldown check: {exc}", target=target), ticket
+                ctx.log.warning("cooldown skipped: state store unavailable", error=str(exc),
+                                action=ctx.action)
+        if destructive and not ctx.dry_run:
+            slots: list[str] = []
+            for limit in self.limits:
+                if not limit.applies_to(ctx.type, destructive):
+                    continue
+                try:
+                    slot = next((k for k in limit.slot_keys()
+                                 if self.store.claim(k, limit.seconds)), None)
+                except StoreError as exc:
+                    self._release(ticket.cooldown_key, slots)
+                    return ctx.failed(f"state store unavailable, not acting without the "
+                                      f"blast-radius check: {exc}", target=target), Ticket()
+                if slot is None:
+                    self._release(ticket.cooldown_key, slots)
+                    return ctx.skipped(limit.paused(), target=target,
+                                       detail={"blast_radius": limit.name}), Ticket()
+                slots.append(slot)
+            ticket.slots = tuple(slots)
+        return None, ticket
+
+    def leave(self, ticket: Ticket, outcome: Any) -> None:
+        """Give back what an action did not use: slots unless it acted, the cooldown when it
+        failed (so a redelivery acts)."""
+        status = getattr(outcome.status, "value", outcome.status)
+        self._release(ticket.cooldown_key if status == "failed" else None,
+                      ticket.slots if status != "ok" else ())
+
+    def _release(self, cooldown: str | None, slots: Any) -> None:
+        from .state import StoreError
+
+        try:
+            for key in ([cooldown] if cooldown else []) + list(slots):
+                self.store.release(key)
+        except StoreError:
+            pass  # they expire on their own
