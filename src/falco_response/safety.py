@@ -12,6 +12,7 @@ Both are built on the store's one atomic primitive, ``claim(key, ttl)``:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,7 @@ def human(seconds: float) -> str:
 class CooldownRule:
     seconds: float
     key: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        return human(self.seconds)
+    label: str = ""
 
 
 def compile_cooldown(spec: Any) -> CooldownRule:
@@ -53,7 +51,7 @@ def compile_cooldown(spec: Any) -> CooldownRule:
         if part not in KEY_PARTS and not (part.startswith("fields.") and len(part) > 7):
             raise ValueError(f"unknown cooldown key part {part!r} (use {', '.join(KEY_PARTS)} "
                              "or fields.<output field>)")
-    return CooldownRule(seconds, key)
+    return CooldownRule(seconds, key, human(seconds))
 
 
 def default_target(alert: Alert, scope: str) -> str | None:
@@ -70,16 +68,25 @@ def default_target(alert: Alert, scope: str) -> str | None:
     return f"node:{node}" if node else None
 
 
+_PART_VALUES: dict[str, Callable[[Alert, str, str, str | None], object]] = {
+    "rule": lambda a, r, x, t: a.rule,
+    "target": lambda a, r, x, t: t,
+    "response": lambda a, r, x, t: r,
+    "action": lambda a, r, x, t: x,
+    "priority": lambda a, r, x, t: a.priority.label,
+    "source": lambda a, r, x, t: a.source,
+    "node": lambda a, r, x, t: a.node_name,
+    "pod": lambda a, r, x, t: f"{a.pod_namespace}/{a.pod_name}",
+    "namespace": lambda a, r, x, t: a.pod_namespace,
+    "container": lambda a, r, x, t: a.container_id,
+}
+
+
 def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
                  target: str | None, *, dry_run: bool) -> str:
     """A bounded key: alert fields are attacker-influenced and may be long."""
-    values = {
-        "rule": alert.rule, "target": target, "response": response, "action": action,
-        "priority": alert.priority.label, "source": alert.source, "node": alert.node_name,
-        "pod": f"{alert.pod_namespace}/{alert.pod_name}", "namespace": alert.pod_namespace,
-        "container": alert.container_id,
-    }
-    parts = [str(alert.field(p[7:]) if p.startswith("fields.") else values[p]) for p in rule.key]
+    parts = [str(alert.field(p[7:]) if p.startswith("fields.")
+                 else _PART_VALUES[p](alert, response, action, target)) for p in rule.key]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
     prefix = "cooldown-dry" if dry_run else "cooldown"
     return f"{prefix}:{response}:{action}:{digest}"
