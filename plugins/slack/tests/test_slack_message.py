@@ -161,3 +161,11 @@ def test_many_earlier_outcomes_fit_one_section() -> None:
 def test_fit_never_cuts_an_entity() -> None:
     out = escaping.fit("&" * 50, 30, escaping.escape)
     assert out == "&amp;" * 3 + " [truncated]"
+
+
+def test_suppressed_alerts_are_counted_in_the_next_message() -> None:
+    body = message.build(alert_from_dict(alert()), "contain-shells", (), None, suppressed=1234)
+    texts = [t["text"] for t in _texts(body["attachments"][0]["blocks"])]
+    assert ("*1,234 similar alerts* (same rule and target) were suppressed by the cooldown "
+            "since the last message") in texts
+    assert not any("suppressed" in t["text"] for t in _texts(_build()))

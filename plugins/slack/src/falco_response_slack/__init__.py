@@ -33,7 +33,8 @@ def make(params: SlackParams) -> Action:
         from . import message
 
         mention = params.mention if ctx.alert.priority >= threshold else None
-        body = message.build(ctx.alert, ctx.response, ctx.previous, mention)
+        body = message.build(ctx.alert, ctx.response, ctx.previous, mention,
+                             getattr(ctx, "suppressed", 0))
         if ctx.dry_run:
             return ctx.would(f"would post to {target.replace(':', ' ', 1)}: "
                              f"{message.headline(ctx.alert)[:200]}", target=target,

@@ -150,7 +150,7 @@ def headline(alert: Alert) -> str:
 
 
 def build(alert: Alert, response: str, previous: Sequence[Outcome],
-          mention: str | None) -> dict[str, Any]:
+          mention: str | None, suppressed: int = 0) -> dict[str, Any]:
     """The message body for ``chat.postMessage`` or an incoming webhook (minus ``channel``).
 
     ``mention`` is operator-configured Slack syntax, the only unescaped text in the message.
@@ -179,6 +179,10 @@ def build(alert: Alert, response: str, previous: Sequence[Outcome],
         lambda t: "*Alert*\n" + pre(t)))})
     if previous:
         detail.append(_previous_block(response, previous))
+    if suppressed:
+        detail.append({"type": "section", "text": _mrkdwn(
+            f"*{suppressed:,} similar alerts* (same rule and target) were suppressed by the "
+            "cooldown since the last message")})
     detail.append(_context(alert))
 
     return {
