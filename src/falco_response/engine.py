@@ -22,6 +22,7 @@ import msgspec
 import structlog
 
 from .actions import ActionContext
+from . import environment
 from .alert import Alert
 from .audit import records_for
 from .config import BoundAction, Config, ConfigSource, Response, load_config
@@ -31,9 +32,10 @@ from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
 from .safety import Safeguards
 
-DRY_RUN_ENV = "FALCO_RESPONSE_DRY_RUN"
+DRY_RUN_ENV = environment.DRY_RUN
 _MAX_REASON = 500
 _ACTION_THREADS = 16
+_HANG_GRACE = 1.0
 
 
 def forced_dry_run() -> bool:
@@ -218,7 +220,7 @@ class Engine:
         )
         if start >= deadline:
             return ctx.failed("the alert's deadline passed before this action could run")
-        if action.type.destructive:
+        if action.type.destructive and action.type.scope == "pod":
             namespace = alert.pod_namespace
             if namespace is not None and namespace in self.config.settings.protected_namespaces:
                 return ctx.skipped(f"namespace {namespace} is protected",
@@ -271,12 +273,14 @@ class Engine:
                     self._pool = ThreadPoolExecutor(max_workers=_ACTION_THREADS,
                                                     thread_name_prefix="falco-response-action")
         future = self._pool.submit(action.run, ctx)
-        timeout = ctx.deadline - time.monotonic()
+        timeout = max(ctx.deadline - time.monotonic(), 0.0)
         try:
-            return future.result(timeout=max(timeout, 0.0))
+            # A little grace, so an action that watches its own deadline reports its own
+            # outcome ("GET pod ... timed out") rather than being abandoned.
+            return future.result(timeout=timeout + _HANG_GRACE)
         except FutureTimeout:
             future.cancel()
-            return ctx.failed(f"timed out after {max(timeout, 0.0):.1f}s; the action was "
+            return ctx.failed(f"timed out after {timeout:.1f}s; the action was "
                               "abandoned (it may still finish in the background)")
 
     def _log_outcome(self, alert: Alert, outcome: Outcome) -> None:

@@ -22,9 +22,10 @@ NODE_PERMISSIONS = [
 def register_actions(register: RegisterAction) -> None:
     register("taint-node", make_taint_node, params=TaintNodeParams, destructive=True,
              summary="Taints the alert's node (keeps other taints; optional cordon).",
-             permissions=NODE_PERMISSIONS)
+             permissions=NODE_PERMISSIONS, scope="node")
     register("cordon-node", make_cordon_node, params=CordonNodeParams, destructive=True,
-             summary="Marks the alert's node unschedulable.", permissions=NODE_PERMISSIONS)
+             summary="Marks the alert's node unschedulable.", permissions=NODE_PERMISSIONS,
+             scope="node")
 
 
 __all__ = ["CordonNodeParams", "TaintNodeParams", "make_cordon_node", "make_taint_node",
