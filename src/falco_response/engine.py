@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,7 +56,7 @@ class Engine:
         self.log = logger if logger is not None else structlog.get_logger("falco_response")
         self._store = store
         self._safeguards: Safeguards | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
         self._guarded = bool(config.limits) or any(
             r.cooldown is not None or any(a.cooldown is not None for a in r.actions)
@@ -267,6 +265,9 @@ class Engine:
         return outcome
 
     def _in_thread(self, action: BoundAction, ctx: ActionContext) -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         if self._pool is None:
             with self._lock:
                 if self._pool is None:

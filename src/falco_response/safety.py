@@ -11,7 +11,6 @@ Both are built on the store's one atomic primitive, ``claim(key, ttl)``:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +84,8 @@ _PART_VALUES: dict[str, Callable[[Alert, str, str, str | None], object]] = {
 def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
                  target: str | None, *, dry_run: bool) -> str:
     """A bounded key: alert fields are attacker-influenced and may be long."""
+    import hashlib
+
     parts = [str(alert.field(p[7:]) if p.startswith("fields.")
                  else _PART_VALUES[p](alert, response, action, target)) for p in rule.key]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
