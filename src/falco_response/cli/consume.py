@@ -1,0 +1,110 @@
+"""``consume --queue-url URL``: take alerts from an SQS queue (several replicas, one queue).
+
+boto3 (the ``aws`` or ``server`` extra) is imported only when the command runs. The usual
+AWS settings apply (``AWS_REGION``, ``AWS_ENDPOINT_URL_SQS``, IRSA / pod identity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any
+
+from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
+from .common import LOG_LEVEL_ENV, add_config_option, config_path
+
+
+def add_parser(subparsers: Any) -> None:
+    consume = subparsers.add_parser(
+        "consume", help="take alerts from an SQS queue (long polling)",
+        description="Receive alerts from an SQS queue, extend each message's visibility "
+                    "while its actions run, delete it when they finished without failure, "
+                    "and leave failures to the queue's redrive policy.")
+    add_config_option(consume)
+    consume.add_argument("--queue-url", required=True, help="the SQS queue URL")
+    consume.add_argument("--region", default=None, help="AWS region (default: from the "
+                         "environment, else from the queue URL)")
+    consume.add_argument("--endpoint-url", default=None, help="SQS endpoint (tests, VPC "
+                         "endpoints); default: boto3's")
+    consume.add_argument("--workers", type=int, default=4, metavar="N",
+                         help="messages worked on at once (default 4)")
+    consume.add_argument("--wait", type=int, default=20, metavar="SECONDS",
+                         help="long-poll wait, 0-20 (default 20)")
+    consume.add_argument("--visibility", type=int, default=60, metavar="SECONDS",
+                         help="visibility timeout, extended while working (default 60)")
+    consume.add_argument("--health-port", type=int, metavar="PORT",
+                         help="plain-HTTP port for /healthz, /readyz, /metrics")
+    consume.add_argument("--dry-run", action="store_true",
+                         help="act on nothing; say what each action would do")
+    consume.set_defaults(func=run_consume)
+
+
+def region_of(queue_url: str) -> str | None:
+    """``sqs.<region>.amazonaws.com`` (or the legacy ``<region>.queue.amazonaws.com``)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(queue_url).hostname or "").split(".")
+    if len(host) >= 4 and host[0] == "sqs":
+        return host[1]
+    if len(host) >= 4 and host[1] == "queue":
+        return host[0]
+    return None
+
+
+def run_consume(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    if path is None:
+        return EXIT_CONFIG
+    import boto3  # type: ignore[import-untyped]
+
+    from ..engine import Engine
+    from ..errors import ConfigError, PluginError
+    from ..logs import configure_logging
+    from ..server.health import HealthServer
+    from ..server.metrics import Metrics
+    from ..server.sqs import SqsConsumer
+
+    level = os.environ.get(LOG_LEVEL_ENV)
+    configure_logging(level or "info")
+    metrics = Metrics()
+    try:
+        engine = Engine.from_config(path, plugins=[metrics], dry_run=args.dry_run)
+    except (ConfigError, PluginError) as exc:
+        problems = getattr(exc, "problems", None) or [exc]
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if level is None:
+        configure_logging(engine.config.log_level)
+    region = (args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+              or region_of(args.queue_url))
+    client = boto3.client("sqs", region_name=region, endpoint_url=args.endpoint_url)
+    try:
+        consumer = SqsConsumer(engine, client, args.queue_url, workers=args.workers,
+                               wait_seconds=args.wait, visibility=args.visibility,
+                               metrics=metrics)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    health = None
+    if args.health_port is not None:
+        health = HealthServer("0.0.0.0", args.health_port, registry=metrics.registry,
+                              live=lambda: True,
+                              ready=lambda: "draining" if consumer.stopping else "ready")
+        health.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: consumer.stop())
+    engine.log.warning("consuming", queue_url=args.queue_url, workers=args.workers,
+                       dry_run=engine.dry_run)
+    try:
+        consumer.run()
+    finally:
+        if health is not None:
+            health.stop()
+        close = getattr(engine, "close", None)  # engines with a state store
+        if callable(close):
+            close()
+    engine.log.warning("stopped", deleted=consumer.deleted, left=consumer.left)
+    return EXIT_OK

@@ -1,0 +1,127 @@
+"""``serve``: the HTTP receiver for Falco's http_output, falcosidekick's webhook and SNS.
+
+The server's modules (starlette, uvicorn: the ``server`` extra) are imported only when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
+from .common import LOG_LEVEL_ENV, add_config_option, config_path
+
+TOKEN_ENV = "FALCO_RESPONSE_TOKENS"
+
+
+def add_parser(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="receive alerts over HTTP(S) (Falco http_output, falcosidekick, SNS)",
+        description="Receive alerts over HTTP(S), queue each durably before answering 202, "
+                    "and run their actions in worker threads. Refuses to start with a "
+                    "destructive action and no authentication unless --insecure-no-auth.")
+    add_config_option(serve)
+    env = os.environ.get
+    serve.add_argument("--host", default=env("FALCO_RESPONSE_HOST", "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    serve.add_argument("--port", type=int, default=int(env("FALCO_RESPONSE_PORT", "8080")))
+    serve.add_argument("--workers", type=int, default=4, metavar="N",
+                       help="worker threads running actions (default 4)")
+    serve.add_argument("--queue", default=env("FALCO_RESPONSE_QUEUE", "falco-response-queue.db"),
+                       metavar="PATH", help="the SQLite queue file ($FALCO_RESPONSE_QUEUE)")
+    serve.add_argument("--queue-max", type=int, default=10_000, metavar="N",
+                       help="alerts held before answering 503 (default 10000)")
+    serve.add_argument("--queue-sync", choices=["normal", "full"], default="normal",
+                       help="normal (default) survives a killed process; full also a power "
+                            "loss, with an fsync per commit")
+    serve.add_argument("--body-limit", type=int, default=1024 * 1024, metavar="BYTES",
+                       help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--tls-cert", help="server certificate (PEM)")
+    serve.add_argument("--tls-key", help="server private key (PEM)")
+    serve.add_argument("--client-ca", help="require client certificates signed by this CA "
+                       "(mutual TLS)")
+    serve.add_argument("--token-env", default=TOKEN_ENV, metavar="NAME",
+                       help=f"environment variable holding bearer tokens, comma-separated "
+                            f"(default {TOKEN_ENV})")
+    serve.add_argument("--token-file", metavar="PATH", help="file holding bearer tokens, one "
+                       "per line (a mounted Secret)")
+    serve.add_argument("--token-port", type=int, metavar="PORT",
+                       help="a second TLS listener, beside the mutual-TLS one, where a bearer "
+                            "token is required instead of a client certificate (falcosidekick, "
+                            "SNS)")
+    serve.add_argument("--insecure-no-auth", action="store_true",
+                       help="serve destructive actions without authentication (never in "
+                            "production)")
+    serve.add_argument("--health-port", type=int, metavar="PORT",
+                       help="plain-HTTP port for /healthz, /readyz, /metrics (probes, "
+                            "Prometheus) when the main port needs client certificates")
+    serve.add_argument("--sns-topic-arn", action="append", default=[], metavar="ARN",
+                       help="accept SNS messages from this topic on POST /sns (repeatable)")
+    serve.add_argument("--drain-timeout", type=float, default=25.0, metavar="SECONDS",
+                       help="on SIGTERM, time to finish queued alerts (default 25)")
+    serve.add_argument("--dry-run", action="store_true",
+                       help="act on nothing; say what each action would do")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    if path is None:
+        return EXIT_CONFIG
+    from ..engine import Engine
+    from ..errors import ConfigError, PluginError
+    from ..logs import configure_logging
+    from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
+    from ..server.auth import load_tokens
+    from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
+
+    level = os.environ.get(LOG_LEVEL_ENV)
+    configure_logging(level or "info")
+    metrics = Metrics()
+    try:
+        engine = Engine.from_config(path, plugins=[metrics], dry_run=args.dry_run)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PluginError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if level is None:
+        configure_logging(engine.config.log_level)
+    try:
+        tokens = TokenChecker(load_tokens(args.token_env, args.token_file))
+    except (OSError, ValueError) as exc:
+        print(f"error: bearer tokens: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    listen = Listen(host=args.host, port=args.port, tls_cert=args.tls_cert,
+                    tls_key=args.tls_key, client_ca=args.client_ca,
+                    token_port=args.token_port, health_port=args.health_port)
+    options = ServerOptions(body_limit=args.body_limit, drain_timeout=args.drain_timeout,
+                            tokens=tokens,
+                            sns=SnsVerifier(args.sns_topic_arn) if args.sns_topic_arn else None)
+    try:
+        listen.validate()
+        if args.workers < 1 or args.queue_max < 1 or args.body_limit < 1:
+            raise ValueError("--workers, --queue-max and --body-limit must be positive")
+        check_auth(engine, listen, options, insecure_no_auth=args.insecure_no_auth,
+                   log=engine.log)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnsafeConfig as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    queue = DurableQueue(args.queue, max_items=args.queue_max,
+                         synchronous=args.queue_sync.upper())
+    receiver = prepare(engine, metrics, queue, workers=args.workers, options=options)
+    engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
+                       health_port=args.health_port, tls=bool(args.tls_cert),
+                       mtls=bool(args.client_ca), tokens=tokens.enabled, queue=args.queue,
+                       workers=args.workers, recovered=queue.recovered,
+                       dry_run=engine.dry_run)
+    run(receiver, listen)
+    return EXIT_OK

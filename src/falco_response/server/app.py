@@ -1,0 +1,258 @@
+"""The HTTP receiver: Starlette routes in front of the durable queue.
+
+``POST /``     one alert as Falco's ``http_output`` or falcosidekick's webhook sends it.
+``POST /sns``  an Amazon SNS HTTP(S) subscription (only when topics are allowed).
+``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+
+A request is answered 2xx only after its alert is committed to the queue; the actions run
+later, in worker threads. Every refusal says why in ``{"error": ...}`` and is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..alert import Alert
+from ..engine import Engine
+from ..errors import ParseError
+from ..parsing import decode, split_batch
+from .auth import TokenChecker, TokenError
+from .intake import AlertEndpoint
+from .metrics import Metrics
+from .queue import DurableQueue, QueueClosed, QueueFull
+from .refusal import Refused
+from .sns import SnsError, SnsVerifier
+from .workers import Workers
+
+DEFAULT_BODY_LIMIT = 1024 * 1024
+_encode = msgspec.json.Encoder().encode
+_JSON_TYPES = ("application/json",)
+_SNS_TYPES = ("application/json", "text/plain")
+
+
+@dataclass
+class ServerOptions:
+    body_limit: int = DEFAULT_BODY_LIMIT
+    retry_after: int = 5
+    drain_timeout: float = 25.0
+    tokens: TokenChecker = field(default_factory=lambda: TokenChecker(()))
+    sns: SnsVerifier | None = None
+
+
+class Receiver:
+    """The state behind the routes: engine, queue, workers, metrics and options."""
+
+    def __init__(self, engine: Engine, queue: DurableQueue, workers: Workers, metrics: Metrics,
+                 options: ServerOptions) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.workers = workers
+        self.metrics = metrics
+        self.options = options
+        self.draining = False
+        self.log = engine.log
+        metrics.queue_depth.set_function(lambda: len(queue))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def refuse(self, exc: Refused) -> Response:
+        self.metrics.rejected.labels(exc.reason).inc()
+        self.log.info("request refused", status=exc.status, reason=exc.reason,
+                      error=exc.message)
+        return Response(_encode({"error": exc.message}), exc.status, exc.headers,
+                        media_type="application/json")
+
+    @staticmethod
+    def check_media_type(content_type: str, allowed: tuple[str, ...]) -> None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media not in allowed and not media.endswith("+json"):
+            raise Refused(415, "content_type", f"content type must be {' or '.join(allowed)}")
+
+    def check_type(self, request: Request, allowed: tuple[str, ...]) -> None:
+        self.check_media_type(request.headers.get("content-type", ""), allowed)
+
+    def too_large(self) -> Refused:
+        return Refused(413, "too_large", f"body is over the {self.options.body_limit}-byte "
+                       "limit", {"Connection": "close"})
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body, refused with 413 as soon as it passes the limit (not after reading it)."""
+        limit = self.options.body_limit
+        too_large = self.too_large()
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def parse(self, body: bytes) -> list[Alert]:
+        """Every alert in the body, with the engine's own parsers and error texts."""
+        try:
+            payload = decode(body)
+        except ParseError as exc:
+            raise Refused(400, "bad_json", str(exc)) from None
+        alerts = []
+        for _, message in split_batch(payload):
+            try:
+                alert = self.engine.plugins.parse_alert(message)
+            except ParseError as exc:
+                raise Refused(400, "not_alert", str(exc)) from None
+            if alert is None:
+                raise Refused(400, "not_alert", "no parser recognised the message")
+            alerts.append(alert)
+        return alerts
+
+    async def enqueue(self, body: bytes, alerts: list[Alert]) -> int:
+        """Commit ``body`` to the queue; its id once it is on disk."""
+        try:
+            future = self.queue.submit_async(body)
+        except QueueFull:
+            raise Refused(503, "queue_full", "the queue is full; retry later",
+                          {"Retry-After": str(self.options.retry_after)}) from None
+        except QueueClosed:
+            raise Refused(503, "shutting_down", "shutting down; retry later",
+                          {"Retry-After": "1"}) from None
+        item_id = await future
+        for alert in alerts:
+            self.metrics.count_received(alert.source)
+        return item_id
+
+    # -- routes ---------------------------------------------------------------------------
+
+    def check_token(self, header: str | None) -> None:
+        try:
+            self.options.tokens.check(header)
+        except TokenError as exc:
+            reason = "unauthenticated" if exc.status == 401 else "forbidden"
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+            raise Refused(exc.status, reason, exc.reason, headers) from None
+
+    def authenticate(self, request: Request, check_tokens: bool) -> None:
+        if check_tokens:
+            self.check_token(request.headers.get("authorization"))
+
+    async def post_sns(self, request: Request) -> Response:
+        verifier = self.options.sns
+        if verifier is None:
+            return Response(_encode({"error": "no SNS topic is allowed"}), 404,
+                            media_type="application/json")
+        try:
+            self.check_type(request, _SNS_TYPES)
+            body = await self.read_body(request)
+            try:
+                message = decode(body)
+            except ParseError as exc:
+                raise Refused(400, "bad_json", str(exc)) from None
+            if not isinstance(message, dict):
+                raise Refused(400, "not_alert", "an SNS message must be a JSON object")
+            try:
+                await anyio.to_thread.run_sync(verifier.verify, message)
+            except SnsError as exc:
+                reason = "unknown_topic" if str(exc) == "topic not allowed" else "bad_signature"
+                raise Refused(403, reason, str(exc)) from None
+            kind = message.get("Type")
+            if kind == "SubscriptionConfirmation":
+                try:
+                    await anyio.to_thread.run_sync(verifier.confirm, message)
+                except SnsError as exc:
+                    raise Refused(502, "bad_signature", str(exc)) from None
+                self.log.warning("SNS subscription confirmed", topic=message.get("TopicArn"))
+                return Response(_encode({"confirmed": message.get("TopicArn")}), 200,
+                                media_type="application/json")
+            if kind != "Notification":
+                self.log.warning("SNS message ignored", type=kind,
+                                 topic=message.get("TopicArn"))
+                return Response(_encode({"ignored": kind}), 200, media_type="application/json")
+            item_id = await self.enqueue(body, self.parse(body))
+            return Response(_encode({"queued": item_id}), 202, media_type="application/json")
+        except Refused as exc:
+            return self.refuse(exc)
+
+    async def healthz(self, request: Request) -> Response:
+        if not self.workers.alive and not self.draining:
+            return Response(b'{"status":"workers stopped"}', 503, media_type="application/json")
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def readyz(self, request: Request) -> Response:
+        status = self.readiness()
+        return Response(_encode({"status": status}), 200 if status == "ready" else 503,
+                        media_type="application/json")
+
+    def readiness(self) -> str:
+        if self.draining:
+            return "draining"
+        if not self.workers.alive:
+            return "workers stopped"
+        if self.queue.full:
+            return "queue full"
+        return "ready"
+
+    async def metrics_endpoint(self, request: Request, check_tokens: bool = True) -> Response:
+        try:
+            self.authenticate(request, check_tokens)
+        except Refused as exc:
+            return self.refuse(exc)
+        return Response(generate_latest(self.metrics.registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.queue.synchronous != "FULL":  # FULL's fsync must not block the loop
+            self.queue.attach(asyncio.get_running_loop())
+        self.workers.start()
+        if self.queue.recovered:
+            self.log.warning("resuming alerts accepted before the last stop",
+                             count=self.queue.recovered)
+        try:
+            yield
+        finally:
+            self.draining = True
+            drained = await anyio.to_thread.run_sync(self.workers.drain,
+                                                     self.options.drain_timeout)
+            close = getattr(self.engine, "close", None)  # engines with a state store
+            if callable(close):
+                close()
+            self.log.warning("stopped", drained=drained)
+
+    def app(self, *, check_tokens: bool | None = None, lifespan: bool = True) -> Starlette:
+        """The ASGI app of one listener. ``check_tokens`` (default: when tokens are set)
+        asks for a bearer token on ``POST /`` and ``/metrics``; a listener that requires
+        client certificates passes False. Only one listener owns the lifespan (workers)."""
+        tokens = self.options.tokens.enabled if check_tokens is None else check_tokens
+
+        async def metrics(request: Request) -> Response:
+            return await self.metrics_endpoint(request, tokens)
+
+        return Starlette(routes=[
+            Route("/", AlertEndpoint(self, check_tokens=tokens), methods=["POST"]),
+            Route("/sns", self.post_sns, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ], lifespan=self.lifespan if lifespan else None)
+
+def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int = 4,
+                   options: ServerOptions | None = None) -> Receiver:
+    """Wire a receiver: ``engine`` must have been built with ``plugins=[metrics]``."""
+    pool = Workers(queue, engine.handle, count=workers, log=engine.log)
+    return Receiver(engine, queue, pool, metrics, options or ServerOptions())
+

@@ -1,0 +1,68 @@
+"""``POST /`` as a plain ASGI app inside the Starlette router: the path every alert takes,
+kept lean (no Request object, headers read once from the scope, the body read from
+``receive`` with the limit checked chunk by chunk)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .refusal import Refused
+
+if TYPE_CHECKING:
+    from .app import Receiver
+
+_encode = msgspec.json.Encoder().encode
+_WANTED = frozenset({b"authorization", b"content-type", b"content-length"})
+
+
+class AlertEndpoint:
+    """Authenticate (when ``check_tokens``), check the type and size, parse with the
+    engine's parsers, commit to the queue, answer 202; or refuse with the reason."""
+
+    def __init__(self, receiver: Receiver, *, check_tokens: bool) -> None:
+        self.receiver = receiver
+        self.check_tokens = check_tokens
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        receiver = self.receiver
+        headers = {k: v for k, v in scope["headers"] if k in _WANTED}
+        try:
+            if self.check_tokens:
+                receiver.check_token(_text(headers.get(b"authorization")))
+            receiver.check_media_type(_text(headers.get(b"content-type")) or "",
+                                      ("application/json",))
+            body = await self.read(receive, _text(headers.get(b"content-length")))
+            item_id = await receiver.enqueue(body, receiver.parse(body))
+        except Refused as exc:
+            await receiver.refuse(exc)(scope, receive, send)
+            return
+        payload = _encode({"queued": item_id})
+        await send({"type": "http.response.start", "status": 202, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def read(self, receive: Any, declared: str | None) -> bytes:
+        limit = self.receiver.options.body_limit
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise self.receiver.too_large()
+        chunks = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Refused(400, "bad_json", "the client went away mid-body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise self.receiver.too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")

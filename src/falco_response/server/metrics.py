@@ -1,0 +1,75 @@
+"""Prometheus metrics, fed by the engine's ``alert_handled`` hook and by intake.
+
+Every label has a bounded set of values: alert sources outside a known list count as
+``other``; responses and actions come from the config; reject reasons and statuses are fixed.
+Pod names, rules and other alert text never become labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ..hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ..alert import Alert
+    from ..outcome import Outcome
+
+KNOWN_SOURCES = frozenset({
+    "syscall", "k8s_audit", "aws_cloudtrail", "gcp_auditlog", "okta", "github", "docker",
+    "k8saudit-eks", "k8saudit-gke", "k8saudit-aks", "journal", "internal", "falcosidekick",
+})
+REJECT_REASONS = ("bad_json", "not_alert", "too_large", "content_type", "unauthenticated",
+                  "forbidden", "queue_full", "shutting_down", "bad_signature", "unknown_topic")
+
+
+def source_label(source: str) -> str:
+    return source if source in KNOWN_SOURCES else "other"
+
+
+class Metrics:
+    """The server's metrics in their own registry (one per app, so tests can build many)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.received = Counter("falco_response_alerts_received", "Alerts accepted and queued, "
+                                "by alert source", ["source"], registry=r)
+        self.rejected = Counter("falco_response_alerts_rejected", "Requests refused, by reason",
+                                ["reason"], registry=r)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason)
+        self.handled = Counter("falco_response_alerts_handled", "Alerts whose actions ran, by "
+                               "alert source", ["source"], registry=r)
+        self.matched = Counter("falco_response_responses_matched", "Responses that matched an "
+                               "alert", ["response"], registry=r)
+        self.outcomes = Counter("falco_response_action_outcomes", "Action outcomes, by action "
+                                "and status", ["action", "status"], registry=r)
+        self.duration = Histogram("falco_response_action_duration_seconds", "Time an action "
+                                  "took", ["action"], registry=r,
+                                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self._received: dict[str, Counter] = {}
+        self.queue_depth = Gauge("falco_response_queue_depth", "Alerts accepted and not yet "
+                                 "finished", registry=r)
+
+    def count_received(self, source: str) -> None:
+        """Intake's counter, with the labelled child cached (this runs for every alert)."""
+        label = source_label(source)
+        child = self._received.get(label)
+        if child is None:
+            child = self._received[label] = self.received.labels(label)
+        child.inc()
+
+    @hookimpl
+    def alert_handled(self, alert: Alert, outcomes: Sequence[Outcome]) -> None:
+        self.handled.labels(source_label(alert.source)).inc()
+        seen: set[str] = set()
+        for outcome in outcomes:
+            if outcome.response not in seen:
+                seen.add(outcome.response)
+                self.matched.labels(outcome.response).inc()
+            self.outcomes.labels(outcome.action, outcome.status.value).inc()
+            self.duration.labels(outcome.action).observe(outcome.duration_ms / 1000.0)

@@ -1,0 +1,354 @@
+"""The durable intake queue: an alert is on disk before the sender hears 2xx.
+
+SQLite in WAL mode. Intake calls :meth:`DurableQueue.submit_async` (or ``submit`` from a
+thread), which returns a future resolved once the row is committed; every pending insert and
+acknowledgement goes into one transaction (group commit), so many requests share one commit.
+The commits run in a writer thread, or, once :meth:`attach` gave the queue the server's event
+loop, on the loop itself, once per loop iteration: with ``synchronous=NORMAL`` a commit
+makes no fsync and costs less than the two thread hand-offs it saves. Workers :meth:`take` items from memory and :meth:`ack` them when their actions
+finished; an item not acknowledged when the process dies is still in the table and is worked
+again on the next start (at-least-once).
+
+``synchronous=NORMAL`` (the default) survives the process being killed; ``FULL`` also
+survives the machine losing power, at the cost of an fsync per commit. WAL checkpoints (which
+fsync) run in a thread of their own, so intake commits never wait for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Union
+
+Synchronous = Literal["NORMAL", "FULL"]
+Waiter = Union["Future[int]", "asyncio.Future[int]"]
+
+
+class QueueFull(Exception):
+    """The queue holds its maximum; the sender should retry later (HTTP 503)."""
+
+
+class QueueClosed(Exception):
+    """The queue no longer accepts items (the server is shutting down)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    body: bytes
+    received: float
+
+
+class DurableQueue:
+    """A bounded, crash-safe FIFO of raw alert bodies. Thread-safe.
+
+    ``max_items``/``max_bytes`` bound what is accepted but not yet acknowledged (pending,
+    queued and in progress), so a stalled action cannot make the queue grow without bound.
+    """
+
+    def __init__(self, path: str | Path, *, max_items: int = 10_000,
+                 max_bytes: int = 256 * 1024 * 1024, synchronous: Synchronous = "NORMAL") -> None:
+        self.path = str(path)
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._has_ready = threading.Condition(self._lock)  # workers wait on it
+        self._has_writes = threading.Condition(self._lock)  # the writer waits on it
+        self._stop_checkpoints = threading.Event()
+        self._restart_wal = False
+        self._db_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._flush_scheduled = False
+        self.synchronous = synchronous
+        self._ready: collections.deque[Item] = collections.deque()
+        self._pending: list[tuple[bytes, float, Waiter]] = []
+        self._acks: list[int] = []
+        self._sizes: dict[int, int] = {}
+        self._count = 0
+        self._bytes = 0
+        self._closed = False
+        self._stopping = False
+        self.recovered = 0
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._db.execute("PRAGMA journal_size_limit=16777216")
+        self._db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, "
+                         "body BLOB NOT NULL, received REAL NOT NULL)")
+        for row in self._db.execute("SELECT id, body, received FROM items ORDER BY id"):
+            item = Item(row[0], bytes(row[1]), row[2])
+            self._ready.append(item)
+            self._sizes[item.id] = len(item.body)
+            self._count += 1
+            self._bytes += len(item.body)
+        self.recovered = self._count
+        self._writer = threading.Thread(target=self._write_loop, name="queue-writer",
+                                        daemon=True)
+        self._writer.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop,
+                                              name="queue-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def submit(self, body: bytes) -> Future[int]:
+        """Queue ``body``; the future gives its id once committed. Raises QueueFull/Closed."""
+        future: Future[int] = Future()
+        self._add(body, future)
+        return future
+
+    def submit_async(self, body: bytes) -> asyncio.Future[int]:
+        """:meth:`submit` for the event loop: one wake-up of the loop per committed batch,
+        not one per alert."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._add(body, future)
+        return future
+
+    def _add(self, body: bytes, future: Waiter) -> None:
+        with self._lock:
+            if self._closed:
+                raise QueueClosed("the queue is closed")
+            if self._count >= self.max_items or self._bytes + len(body) > self.max_bytes:
+                raise QueueFull(f"the queue holds {self._count} alerts")
+            self._count += 1
+            self._bytes += len(body)
+            self._pending.append((body, time.time(), future))
+            self._wake_writer()
+
+    def put(self, body: bytes, timeout: float | None = None) -> int:
+        """Blocking :meth:`submit`: returns once the item is committed."""
+        return self.submit(body).result(timeout)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit on ``loop`` from now on (call from the loop; not with ``FULL``, whose
+        fsync must not block the loop)."""
+        with self._lock:
+            self._loop = loop
+            self._flush_scheduled = False
+            if self._pending or self._acks:
+                self._schedule_flush()
+
+    def _wake_writer(self) -> None:
+        """Called with the lock held: something is waiting to be committed."""
+        if self._loop is None:
+            self._has_writes.notify()
+        elif not self._flush_scheduled:
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        assert self._loop is not None
+        self._flush_scheduled = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._loop.call_soon(self._flush)  # after this iteration's other callbacks
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # the loop is closed: the writer thread takes over
+            self._loop = None
+            self._flush_scheduled = False
+            self._has_writes.notify()
+
+    def _flush(self) -> None:
+        """On the attached loop: commit everything pending in one transaction."""
+        with self._lock:
+            self._flush_scheduled = False
+            pending, self._pending = self._pending, []
+            acks, self._acks = self._acks, []
+            restart, self._restart_wal = self._restart_wal, False
+        if pending or acks:
+            self._commit(pending, acks)
+        if restart:
+            self._finish_checkpoint()
+
+    # -- workers --------------------------------------------------------------------------
+
+    def take(self, timeout: float | None = None) -> Item | None:
+        """The oldest committed item not yet taken, or None after ``timeout`` or on close."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while not self._ready:
+                if self._stopping:
+                    return None
+                wait = None if deadline is None else deadline - time.monotonic()
+                if wait is not None and wait <= 0:
+                    return None
+                self._has_ready.wait(wait)
+            return self._ready.popleft()
+
+    def ack(self, item_id: int) -> None:
+        """The item's actions finished: remove it (committed with the next batch)."""
+        with self._lock:
+            self._acks.append(item_id)
+            self._wake_writer()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._count
+
+    @property
+    def ready(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    @property
+    def full(self) -> bool:
+        with self._lock:
+            return self._count >= self.max_items
+
+    def close_intake(self) -> None:
+        """Refuse new items; what is queued stays queued and can still be taken."""
+        with self._lock:
+            self._closed = True
+
+    def stop(self) -> None:
+        """Wake idle workers (``take`` returns None once nothing is ready), flush, close."""
+        with self._lock:
+            self._closed = True
+            self._stopping = True
+            self._loop = None  # what is left is committed by the writer thread
+            self._has_ready.notify_all()
+            self._has_writes.notify_all()
+        self._stop_checkpoints.set()
+        self._writer.join()
+        self._checkpointer.join()
+        with self._db_lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+
+    # -- the writer thread ----------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not (self._pending or self._acks or self._stopping or self._restart_wal):
+                    self._has_writes.wait()
+                pending, self._pending = self._pending, []
+                acks, self._acks = self._acks, []
+                stopping, restart, self._restart_wal = self._stopping, self._restart_wal, False
+            if pending or acks:
+                self._commit(pending, acks)
+            if restart:
+                self._finish_checkpoint()
+            if stopping:
+                with self._lock:
+                    if not self._pending and not self._acks:
+                        return
+
+    def _checkpoint_loop(self, every: float = 0.2, restart_frames: int = 2000) -> None:
+        """Copy the WAL back into the database (and fsync it) off the intake path.
+
+        Under a steady stream of commits a checkpoint never reaches the WAL's end, so the
+        WAL would grow for ever; once it is long and nearly all copied, the writer is asked
+        to finish the last few frames between two commits, which lets SQLite start the WAL
+        over from its beginning.
+        """
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop_checkpoints.wait(every):
+                try:
+                    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    continue  # busy: the next round catches up
+                if not busy and frames >= restart_frames and frames - copied < 256:
+                    with self._lock:
+                        self._restart_wal = True
+                        self._wake_writer()
+        finally:
+            db.close()
+
+    def _finish_checkpoint(self) -> None:
+        """Between two commits: copy the WAL's last frames so SQLite can start it over."""
+        with self._db_lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+
+    def _commit(self, pending: list[tuple[bytes, float, Waiter]], acks: list[int]) -> None:
+        with self._db_lock:
+            self._commit_locked(pending, acks)
+
+    def _commit_locked(self, pending: list[tuple[bytes, float, Waiter]],
+                       acks: list[int]) -> None:
+        ids: list[int] = []
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for body, received, _ in pending:
+                cursor = self._db.execute("INSERT INTO items (body, received) VALUES (?, ?)",
+                                          (body, received))
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+            if acks:
+                self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            with self._lock:
+                self._count -= len(pending)
+                self._bytes -= sum(len(body) for body, _, _ in pending)
+                self._acks.extend(acks)
+            _settle([(future, exc) for _, _, future in pending])
+            return
+        with self._lock:
+            for item_id in acks:
+                size = self._sizes.pop(item_id, None)
+                if size is not None:
+                    self._count -= 1
+                    self._bytes -= size
+            for item_id, (body, received, _) in zip(ids, pending):
+                self._sizes[item_id] = len(body)
+                self._ready.append(Item(item_id, body, received))
+            self._has_ready.notify(len(ids))
+        _settle([(future, item_id) for item_id, (_, _, future) in zip(ids, pending)])
+
+
+def _settle(results: list[tuple[Waiter, int | BaseException]]) -> None:
+    """Resolve thread futures here, and asyncio futures on their loops, one call per loop
+    (directly when this is that loop's thread)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int],
+                                                        int | BaseException]]] = {}
+    try:
+        here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    for future, value in results:
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, value))
+        elif isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+    for loop, batch in by_loop.items():
+        if loop is here:
+            _settle_on_loop(batch)
+            continue
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, batch)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+
+def _settle_on_loop(batch: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    for future, value in batch:
+        if future.done():
+            continue
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)

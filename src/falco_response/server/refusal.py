@@ -1,0 +1,15 @@
+"""A refused request: the status, the metric label and the reason the client is told."""
+
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """A request we answer with an error status; ``reason`` is the metric label."""
+
+    def __init__(self, status: int, reason: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.headers = headers or {}

@@ -1,0 +1,113 @@
+"""The durable queue on its own: commit before acknowledgement, recovery, bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server_helpers import wait_for
+
+import pytest
+
+from falco_response.server.queue import DurableQueue, QueueClosed, QueueFull
+
+
+def test_items_come_out_in_order_and_ack_removes_them(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "q.db")
+    ids = [queue.put(f"alert-{i}".encode(), timeout=5) for i in range(3)]
+    taken = [queue.take(timeout=1) for _ in range(3)]
+    assert [t.body for t in taken if t] == [b"alert-0", b"alert-1", b"alert-2"]
+    assert [t.id for t in taken if t] == ids
+    assert queue.take(timeout=0.05) is None
+    for item_id in ids:
+        queue.ack(item_id)
+    queue.stop()
+    reopened = DurableQueue(tmp_path / "q.db")
+    assert reopened.recovered == 0 and len(reopened) == 0
+    reopened.stop()
+
+
+def test_unacknowledged_items_are_worked_again_after_a_restart(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "q.db")
+    first = queue.put(b"done", timeout=5)
+    queue.put(b"taken-not-acked", timeout=5)
+    queue.put(b"never-taken", timeout=5)
+    assert queue.take(timeout=1).body == b"done"  # type: ignore[union-attr]
+    assert queue.take(timeout=1).body == b"taken-not-acked"  # type: ignore[union-attr]
+    queue.ack(first)
+    queue.stop()
+
+    again = DurableQueue(tmp_path / "q.db")
+    assert again.recovered == 2
+    bodies = [again.take(timeout=1).body for _ in range(2)]  # type: ignore[union-attr]
+    assert bodies == [b"taken-not-acked", b"never-taken"]
+    again.stop()
+
+
+def test_the_queue_is_bounded_by_items_and_bytes(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "q.db", max_items=2, max_bytes=100)
+    queue.put(b"a", timeout=5)
+    queue.put(b"b", timeout=5)
+    with pytest.raises(QueueFull):
+        queue.submit(b"c")
+    item = queue.take(timeout=1)
+    assert item is not None
+    assert queue.full
+    queue.ack(item.id)
+    wait_for(lambda: not queue.full, 5, "the ack to be committed")
+    queue.put(b"c", timeout=5)
+    with pytest.raises(QueueFull):
+        queue.submit(b"x" * 200)
+    queue.stop()
+
+
+def test_a_closed_queue_refuses_intake_but_still_hands_out_items(tmp_path: Path) -> None:
+    queue = DurableQueue(tmp_path / "q.db")
+    queue.put(b"queued", timeout=5)
+    queue.close_intake()
+    with pytest.raises(QueueClosed):
+        queue.submit(b"late")
+    assert queue.take(timeout=1).body == b"queued"  # type: ignore[union-attr]
+    queue.stop()
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    import sqlite3
+
+    queue = DurableQueue(tmp_path / "q.db")
+    queue.put(b"x", timeout=5)
+    mode = sqlite3.connect(tmp_path / "q.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    queue.stop()
+
+
+def test_commits_on_an_attached_event_loop(tmp_path: Path) -> None:
+    """The server's mode: intake commits on its event loop; workers' acks (other threads)
+    are committed there too; what was never acknowledged is back after a reopen."""
+    import asyncio
+    import threading
+
+    queue = DurableQueue(tmp_path / "q.db")
+
+    async def intake() -> list[int]:
+        queue.attach(asyncio.get_running_loop())
+        ids = await asyncio.gather(*(queue.submit_async(f"a-{i}".encode()) for i in range(50)))
+        from_thread: list[int] = []
+        worker = threading.Thread(target=lambda: from_thread.append(queue.put(b"t", 5)))
+        worker.start()
+        while worker.is_alive():
+            await asyncio.sleep(0.01)
+        items = [queue.take(timeout=1) for _ in range(51)]
+        acker = threading.Thread(target=lambda: [queue.ack(i.id) for i in items[:40] if i])
+        acker.start()
+        while acker.is_alive() or len(queue) > 11:
+            await asyncio.sleep(0.01)
+        return list(ids) + from_thread
+
+    ids = asyncio.run(intake())
+    assert len(set(ids)) == 51
+    queue.stop()
+    again = DurableQueue(tmp_path / "q.db")
+    assert again.recovered == 11
+    bodies = [again.take(timeout=1).body for _ in range(11)]  # type: ignore[union-attr]
+    assert bodies == [f"a-{i}".encode() for i in range(40, 50)] + [b"t"]
+    again.stop()
