@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -35,20 +34,18 @@ class NoParams(msgspec.Struct, forbid_unknown_fields=True):
     """The parameter schema of an action type that takes none."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     """The ``settings`` block of the config, as actions see it."""
 
     dry_run: bool = False
     protected_namespaces: frozenset[str] = frozenset(
         {"kube-system", "kube-public", "kube-node-lease", "falco"}
     )
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
     store: str | None = None
 
 
-@dataclass(slots=True)
-class ActionContext:
+class ActionContext(msgspec.Struct):
     """Everything an action may use for one alert.
 
     ``previous`` holds the outcomes of the actions that ran before this one in the same
@@ -66,7 +63,7 @@ class ActionContext:
     log: Any
     deadline: float
     previous: Sequence[Outcome] = ()
-    started: float = field(default_factory=time.monotonic)
+    started: float = msgspec.field(default_factory=time.monotonic)
     suppressed: int = 0
     """How many alerts for the same cooldown key were suppressed since this action last ran
     (a notifier says "and 1,234 more like it")."""
@@ -106,8 +103,7 @@ class Action(Protocol):
 ActionFactory = Callable[[Any], Action]
 
 
-@dataclass(frozen=True, slots=True)
-class ActionType:
+class ActionType(msgspec.Struct, frozen=True):
     """What a plugin registers: a name, a factory, its parameter schema and its nature.
 
     ``destructive`` types change the cluster (delete, taint, isolate): protected namespaces,

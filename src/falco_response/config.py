@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
@@ -29,8 +28,7 @@ _AT = re.compile(r" - at `\$(.*)`$")
 ConfigSource = Union[str, Path, Mapping[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class BoundAction:
+class BoundAction(msgspec.Struct, frozen=True):
     """A configured action, ready to run: its name, type, callable and overrides."""
 
     name: str
@@ -40,8 +38,7 @@ class BoundAction:
     cooldown: CooldownRule | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(msgspec.Struct, frozen=True):
     name: str
     actions: tuple[BoundAction, ...]
     stop: bool
@@ -49,8 +46,7 @@ class Response:
     cooldown: CooldownRule | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     """A loaded, validated config. Build with :func:`load_config`."""
 
     source: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
 class FalcoResponseError(Exception):
@@ -13,8 +13,7 @@ class ParseError(FalcoResponseError, ValueError):
     """A message is not an alert; the text says precisely what is wrong with it."""
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
+class ConfigProblem(msgspec.Struct, frozen=True):
     """One thing wrong with a config file: where and why."""
 
     file: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import msgspec
@@ -50,15 +49,14 @@ class Outcome(msgspec.Struct, frozen=True):
         return data
 
 
-@dataclass(slots=True)
-class Result:
+class Result(msgspec.Struct):
     """What handling one message gave: the alert (or why it could not be read) and outcomes.
 
     ``dropped`` is the reason a ``filter_alert`` hook gave, when one did.
     """
 
     alert: Alert | None
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = []
     error: str | None = None
     dropped: str | None = None
     message_id: str | None = None

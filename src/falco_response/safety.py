@@ -12,8 +12,9 @@ Both are built on the store's one atomic primitive, ``claim(key, ttl)``:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from .alert import Alert
 from .schema import CooldownSpec, LimitSpec, parse_duration
@@ -31,8 +32,7 @@ def human(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-@dataclass(frozen=True, slots=True)
-class CooldownRule:
+class CooldownRule(msgspec.Struct, frozen=True):
     seconds: float
     key: tuple[str, ...]
     label: str = ""
@@ -93,8 +93,7 @@ def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
     return f"{prefix}:{response}:{action}:{digest}"
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
+class Limit(msgspec.Struct, frozen=True):
     """``settings.limits.<name>``: ``destructive`` (every destructive type) or one type."""
 
     name: str
@@ -121,8 +120,7 @@ def compile_limit(name: str, spec: LimitSpec) -> Limit:
     return Limit(name, spec.max, parse_duration(spec.per))
 
 
-@dataclass(slots=True)
-class Ticket:
+class Ticket(msgspec.Struct):
     """What :meth:`Safeguards.enter` holds for one action: released if it did not act."""
 
     cooldown_key: str | None = None
