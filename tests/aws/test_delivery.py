@@ -12,6 +12,7 @@ import pytest
 
 from falco_response import aws_lambda
 from falco_response.aws_lambda import handler
+from falco_response.state.dynamodb import DynamoDBStore
 
 from .conftest import (
     Recorder, alert, drain, record_config, sidekick_attributes, sns_to_sqs, sqs_record,
@@ -87,9 +88,13 @@ def test_partial_batch_failure_retries_only_the_failed_message(client: Any, lamb
     assert handler(event, None) == {"batchItemFailures": []}
     assert len(rec.acted) == 3
     items = client("dynamodb").scan(TableName=table)["Items"]
-    assert sorted(i["pk"]["S"] for i in items) == sorted(
+    claims = [i for i in items if not i["pk"]["S"].startswith("audit#")]
+    assert sorted(i["pk"]["S"] for i in claims) == sorted(
         f"falco-response:uuid:{p['uuid']}" for p in payloads)
     assert all(int(i["expires_at"]["N"]) > 0 for i in items)
+    # The audit trail shares the table: the two first successes, the failure, the retry.
+    statuses = sorted(r.status for r in DynamoDBStore(table, region="us-east-1").history(0))
+    assert statuses == ["failed", "ok", "ok", "ok"]
 
 
 def test_sns_duplicate_into_two_sqs_messages_acts_once(client: Any, lambda_env: Any) -> None:
