@@ -14,13 +14,13 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import environment, hookspecs
 from .actions import ActionRegistry
 from .alert import Alert
 from .errors import PluginError
 from .outcome import Outcome
 
-DISABLE_ENV = "FALCO_RESPONSE_DISABLE_PLUGINS"
+DISABLE_ENV = environment.DISABLE_PLUGINS
 
 
 class Plugins:

@@ -25,10 +25,11 @@ from typing import Any, Union
 
 import yaml
 
+from .. import environment
 from ..errors import ConfigError, ConfigProblem, PluginError
 from ..plugins import disabled_plugins
 
-CONFIG_ENV = "FALCO_RESPONSE_CONFIG"
+CONFIG_ENV = environment.CONFIG
 PACKAGED_CONFIG = "falco-response.yaml"
 PLUGIN_MANIFEST = "falco-response-plugins.json"
 SSM_PREFIX = "ssm:"

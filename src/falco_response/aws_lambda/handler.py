@@ -22,12 +22,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import structlog
 
+from .. import environment
 from ..engine import Engine
 from ..logs import LEVELS, configure_logging
 from ..outcome import Result
@@ -37,10 +37,10 @@ from ..state import StateStore, open_store
 from . import config_source
 from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
 
-LOG_LEVEL_ENV = "FALCO_RESPONSE_LOG_LEVEL"
-STORE_ENV = "FALCO_RESPONSE_STORE"
-TTL_ENV = "FALCO_RESPONSE_IDEMPOTENCY_TTL"
-NAMESPACE_ENV = "FALCO_RESPONSE_IDEMPOTENCY_NAMESPACE"
+LOG_LEVEL_ENV = environment.LOG_LEVEL
+STORE_ENV = environment.STORE
+TTL_ENV = environment.IDEMPOTENCY_TTL
+NAMESPACE_ENV = environment.IDEMPOTENCY_NAMESPACE
 NO_STORE = "none"
 
 _to_builtins = msgspec.json.Encoder(enc_hook=str)
@@ -50,8 +50,7 @@ class HandlingFailed(RuntimeError):
     """Raised for SNS / EventBridge / direct events when a message failed, so Lambda retries."""
 
 
-@dataclass
-class Runtime:
+class Runtime(msgspec.Struct):
     """What a cold start builds and warm invocations reuse."""
 
     engine: Engine

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from ..alert import Alert
 from ..hookspecs import hookimpl
@@ -28,12 +29,11 @@ from ..state import StateStore
 DEFAULT_TTL_SECONDS = 24 * 3600.0
 
 
-@dataclass(slots=True)
-class Delivery:
+class Delivery(msgspec.Struct):
     """One message being handled: its id, and the keys claimed for it."""
 
     message_id: str | None
-    claimed: list[str] = field(default_factory=list)
+    claimed: list[str] = []
 
 
 class Idempotency:

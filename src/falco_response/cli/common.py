@@ -8,12 +8,13 @@ import os
 import sys
 from typing import Any
 
+from .. import environment
 from ..engine import Engine
 from ..errors import ConfigError, PluginError
 from ..logs import configure_logging
 
-CONFIG_ENV = "FALCO_RESPONSE_CONFIG"
-LOG_LEVEL_ENV = "FALCO_RESPONSE_LOG_LEVEL"
+CONFIG_ENV = environment.CONFIG
+LOG_LEVEL_ENV = environment.LOG_LEVEL
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

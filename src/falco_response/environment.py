@@ -1,0 +1,82 @@
+"""Every environment variable falco-response reads: one list, so the reference page is made
+from it (``docs/gen_reference.py``) and a test fails when a module reads one that is not here.
+
+These are public interface: a name keeps its meaning across releases. Modules import the
+constants below instead of spelling the names again.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Variable(NamedTuple):
+    """One environment variable: what reads it, its default and what it means."""
+
+    name: str
+    default: str
+    used_by: str
+    description: str
+
+
+CONFIG = "FALCO_RESPONSE_CONFIG"
+DRY_RUN = "FALCO_RESPONSE_DRY_RUN"
+LOG_LEVEL = "FALCO_RESPONSE_LOG_LEVEL"
+DISABLE_PLUGINS = "FALCO_RESPONSE_DISABLE_PLUGINS"
+STORE = "FALCO_RESPONSE_STORE"
+IDEMPOTENCY_TTL = "FALCO_RESPONSE_IDEMPOTENCY_TTL"
+IDEMPOTENCY_NAMESPACE = "FALCO_RESPONSE_IDEMPOTENCY_NAMESPACE"
+HOST = "FALCO_RESPONSE_HOST"
+PORT = "FALCO_RESPONSE_PORT"
+QUEUE = "FALCO_RESPONSE_QUEUE"
+TOKENS = "FALCO_RESPONSE_TOKENS"
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(CONFIG, "unset (Lambda: `falco-response.yaml` in the code directory)",
+             "every command that takes `--config`; the Lambda handler",
+             "The config file when `--config` is not given. On Lambda also "
+             "`ssm:/parameter/name`: an SSM (Secure)String parameter holding the YAML."),
+    Variable(DRY_RUN, "unset", "the engine (every way of running it)",
+             "`1`/`true`/`yes`/`on`: every action runs as a dry run, whatever the config "
+             "says."),
+    Variable(LOG_LEVEL, "the config's `settings.log_level`",
+             "the CLI, `serve`, `consume`, the Lambda handler",
+             "`debug`, `info`, `warning` or `error`. Logs are JSON lines on stderr."),
+    Variable(DISABLE_PLUGINS, "unset", "the plugin manager (every way of running it)",
+             "Comma-separated plugin names not to load: entry-point names such as `slack`, "
+             "or a built-in's short name such as `log_action`."),
+    Variable(STORE, "`settings.store`, else `memory://`", "the Lambda handler",
+             "The state store URL (`memory://`, `sqlite:///path`, `dynamodb://table`); "
+             "`none` turns idempotency off."),
+    Variable(IDEMPOTENCY_TTL, "`24h`", "the Lambda handler",
+             "How long an idempotency claim lives: seconds, or `30m`, `24h`, `7d`."),
+    Variable(IDEMPOTENCY_NAMESPACE, "`$AWS_LAMBDA_FUNCTION_NAME`", "the Lambda handler",
+             "Prefix of the idempotency keys, so functions sharing a table do not suppress "
+             "each other."),
+    Variable(HOST, "`127.0.0.1`", "`serve`", "The address to listen on (`--host`)."),
+    Variable(PORT, "`8080`", "`serve`", "The port to listen on (`--port`)."),
+    Variable(QUEUE, "`falco-response-queue.db`", "`serve`",
+             "The SQLite file of the durable intake queue (`--queue`)."),
+    Variable(TOKENS, "unset", "`serve`",
+             "Bearer tokens accepted, comma-separated (the default of `--token-env`)."),
+)
+
+FOREIGN: tuple[Variable, ...] = (
+    Variable("LAMBDA_TASK_ROOT", "set by Lambda", "the Lambda handler",
+             "The code directory: where relative config paths and the plugin manifest are "
+             "read."),
+    Variable("AWS_LAMBDA_FUNCTION_NAME", "set by Lambda", "the Lambda handler",
+             "The default idempotency namespace."),
+    Variable("AWS_REGION", "set by Lambda", "`consume`, the EKS connection",
+             "The AWS region, when not given otherwise."),
+    Variable("AWS_DEFAULT_REGION", "unset", "`consume`, the EKS connection",
+             "The AWS region, when `AWS_REGION` is unset."),
+    Variable("KUBECONFIG", "`~/.kube/config`", "the Kubernetes plugins",
+             "The kubeconfig file, outside a cluster, when the action's `cluster` does not "
+             "name one."),
+    Variable("KUBERNETES_SERVICE_HOST", "set by Kubernetes", "the Kubernetes plugins",
+             "Its presence means in-cluster: the pod's service account is used."),
+)
+"""Variables others define (AWS, Kubernetes) that falco-response reads."""
+
+NAMES = frozenset(v.name for v in VARIABLES + FOREIGN)
