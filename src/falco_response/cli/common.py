@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from .. import environment
@@ -29,20 +30,22 @@ def config_path(args: argparse.Namespace) -> str | None:
     return str(args.config)
 
 
-def load_engine(args: argparse.Namespace, *, dry_run: bool = False,
-                quiet: bool = False) -> Engine | None:
+def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool = False,
+                plugins: Sequence[Any] = (), startup_level: str = "warning") -> Engine | None:
     """The engine for ``args.config``, or None after printing every problem to stderr.
 
     Logs go to stderr at ``$FALCO_RESPONSE_LOG_LEVEL``, else the config's ``log_level``
-    (``error`` when ``quiet``, for commands whose output is a table for a person).
+    (``error`` when ``quiet``, for commands whose output is a table for a person);
+    ``startup_level`` applies while the config loads. ``plugins`` are extra hook objects
+    (the server's metrics).
     """
     path = config_path(args)
     if path is None:
         return None
     level = os.environ.get(LOG_LEVEL_ENV)
-    configure_logging(level or ("error" if quiet else "warning"))
+    configure_logging(level or ("error" if quiet else startup_level))
     try:
-        engine = Engine.from_config(path, dry_run=dry_run)
+        engine = Engine.from_config(path, plugins=plugins, dry_run=dry_run)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
-from .common import LOG_LEVEL_ENV, add_config_option, config_path
+from .common import add_config_option, load_engine
 
 
 def add_parser(subparsers: Any) -> None:
@@ -54,30 +54,16 @@ def region_of(queue_url: str) -> str | None:
 
 
 def run_consume(args: argparse.Namespace) -> int:
-    path = config_path(args)
-    if path is None:
-        return EXIT_CONFIG
     import boto3  # type: ignore[import-untyped]
 
-    from ..engine import Engine
-    from ..errors import ConfigError, PluginError
-    from ..logs import configure_logging
     from ..server.health import HealthServer
     from ..server.metrics import Metrics
     from ..server.sqs import SqsConsumer
 
-    level = os.environ.get(LOG_LEVEL_ENV)
-    configure_logging(level or "info")
     metrics = Metrics()
-    try:
-        engine = Engine.from_config(path, plugins=[metrics], dry_run=args.dry_run)
-    except (ConfigError, PluginError) as exc:
-        problems = getattr(exc, "problems", None) or [exc]
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
+    engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
+    if engine is None:
         return EXIT_CONFIG
-    if level is None:
-        configure_logging(engine.config.log_level)
     region = (args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
               or region_of(args.queue_url))
     client = boto3.client("sqs", region_name=region, endpoint_url=args.endpoint_url)

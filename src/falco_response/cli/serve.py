@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
-from .common import LOG_LEVEL_ENV, add_config_option, config_path
+from .common import add_config_option, load_engine
 
 TOKEN_ENV = "FALCO_RESPONSE_TOKENS"
 
@@ -68,30 +68,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    path = config_path(args)
-    if path is None:
-        return EXIT_CONFIG
-    from ..engine import Engine
-    from ..errors import ConfigError, PluginError
-    from ..logs import configure_logging
     from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
     from ..server.auth import load_tokens
     from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
 
-    level = os.environ.get(LOG_LEVEL_ENV)
-    configure_logging(level or "info")
     metrics = Metrics()
-    try:
-        engine = Engine.from_config(path, plugins=[metrics], dry_run=args.dry_run)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
+    if engine is None:
         return EXIT_CONFIG
-    except PluginError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    if level is None:
-        configure_logging(engine.config.log_level)
     try:
         tokens = TokenChecker(load_tokens(args.token_env, args.token_file))
     except (OSError, ValueError) as exc:
