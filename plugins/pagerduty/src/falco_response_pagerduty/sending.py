@@ -18,24 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pagerduty
-from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential, wait_random)
-from tenacity.stop import stop_base
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt)
 
-MIN_ATTEMPT_S = 0.25
-
-
-class RetryableStatus(Exception):
-    """PagerDuty answered 429 or 5xx: worth another attempt if time allows."""
-
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-class NetworkError(Exception):
-    """No answer: connection refused or reset, TLS failure, timeout."""
+from falco_response.retrying import (DeadlineStop, NetworkError, RetryableStatus,
+                                      RetryAfterWait, parse_retry_after)
 
 
 class OneAttemptClient(pagerduty.EventsApiV2Client):
@@ -46,16 +32,7 @@ class OneAttemptClient(pagerduty.EventsApiV2Client):
     def postprocess(self, response: Any) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise RetryableStatus(status, _retry_after(response.headers.get("retry-after")))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+            raise RetryableStatus(status, parse_retry_after(response.headers.get("retry-after")))
 
 
 @dataclass
@@ -65,32 +42,6 @@ class Delivery:
     dedup_key: str | None = None
     status: int | None = None
     error: str | None = None
-
-
-class _Deadline(stop_base):
-    """tenacity stop: the next wait plus a short attempt would end past the deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.hit = False
-
-    def __call__(self, state: RetryCallState) -> bool:
-        if time.monotonic() + state.upcoming_sleep + MIN_ATTEMPT_S >= self.deadline:
-            self.hit = True
-        return self.hit
-
-
-class _Wait:
-    """``Retry-After`` when PagerDuty sends one, else exponential backoff with jitter."""
-
-    def __init__(self, initial: float) -> None:
-        self.backoff = wait_exponential(multiplier=initial, max=30) + wait_random(0, initial)
-
-    def __call__(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableStatus) and error.retry_after is not None:
-            return error.retry_after
-        return float(self.backoff(state))
 
 
 class Sender:
@@ -130,9 +81,9 @@ class Sender:
                     raise NetworkError(type(cause).__name__) from None
                 raise
 
-        stop_at_deadline = _Deadline(deadline)
+        stop_at_deadline = DeadlineStop(deadline)
         retrying = Retrying(stop=stop_after_attempt(max_attempts) | stop_at_deadline,
-                            wait=_Wait(retry_wait),
+                            wait=RetryAfterWait(retry_wait),
                             retry=retry_if_exception_type((RetryableStatus, NetworkError)),
                             reraise=True)
         try:

@@ -15,23 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential, wait_random)
-from tenacity.stop import stop_base
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt)
 
-MIN_ATTEMPT_S = 0.25
+from falco_response.retrying import (DeadlineStop, NetworkError, RetryableStatus,
+                                      RetryAfterWait, parse_retry_after)
+
 USER_AGENT = "falco-response-webhook/0.1"
-
-
-class RetryableStatus(Exception):
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-class NetworkError(Exception):
-    """No usable answer: refused, reset, timed out. The message is the error's class name."""
 
 
 @dataclass
@@ -40,35 +29,6 @@ class Delivery:
     attempts: int
     status: int | None = None
     error: str | None = None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-class _Deadline(stop_base):
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.hit = False
-
-    def __call__(self, state: RetryCallState) -> bool:
-        if time.monotonic() + state.upcoming_sleep + MIN_ATTEMPT_S >= self.deadline:
-            self.hit = True
-        return self.hit
-
-
-class _Wait:
-    def __init__(self, initial: float) -> None:
-        self.backoff = wait_exponential(multiplier=initial, max=30) + wait_random(0, initial)
-
-    def __call__(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableStatus) and error.retry_after is not None:
-            return error.retry_after
-        return float(self.backoff(state))
 
 
 def post_once(url: str, body: bytes, headers: dict[str, str], timeout: float,
@@ -87,7 +47,7 @@ def post_once(url: str, body: bytes, headers: dict[str, str], timeout: float,
         response = conn.getresponse()
         response.read(65536)
         status = response.status
-        retry_after = _retry_after(response.getheader("Retry-After"))
+        retry_after = parse_retry_after(response.getheader("Retry-After"))
     except ssl.SSLCertVerificationError:
         raise
     except (OSError, http.client.HTTPException) as exc:
@@ -114,9 +74,9 @@ def deliver(url: str, body: bytes, make_headers: Callable[[], dict[str, str]], *
         left = max(0.05, min(timeout, deadline - time.monotonic()))
         return post_once(url, body, {"User-Agent": USER_AGENT, **make_headers()}, left, context)
 
-    stop_at_deadline = _Deadline(deadline)
+    stop_at_deadline = DeadlineStop(deadline)
     retrying = Retrying(stop=stop_after_attempt(max_attempts) | stop_at_deadline,
-                        wait=_Wait(retry_wait),
+                        wait=RetryAfterWait(retry_wait),
                         retry=retry_if_exception_type((RetryableStatus, NetworkError)),
                         reraise=True)
     tail = "; the next retry would pass the action's deadline"
