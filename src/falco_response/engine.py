@@ -34,6 +34,7 @@ DRY_RUN_ENV = environment.DRY_RUN
 _MAX_REASON = 500
 _ACTION_THREADS = 16
 _HANG_GRACE = 1.0
+_FAILED = Status.FAILED  # enum attribute lookups are slow on the hot path
 
 
 def forced_dry_run() -> bool:
@@ -58,6 +59,10 @@ class Engine:
         self._safeguards: Safeguards | None = None
         self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
+        # The trail is kept where `falco-response audit` can read it: a configured store (or
+        # one the caller shares), not this process's memory.
+        self._audit_on = config.audit_retention is not None and store is not None \
+            or config.audit_retention is not None and config.settings.store is not None
         self._guarded = bool(config.limits) or any(
             r.cooldown is not None or any(a.cooldown is not None for a in r.actions)
             for r in config.responses)
@@ -80,6 +85,8 @@ class Engine:
         with self._lock:
             self._store = store
             self._safeguards = None
+            self._audit_on = self.config.audit_retention is not None and \
+                getattr(store, "url", "") != "memory://"
 
     def close(self) -> None:
         """Stop the action threads (not waiting for hung ones) and close the store."""
@@ -172,7 +179,7 @@ class Engine:
             deadline = time.monotonic() + self.config.alert_deadline
             for response in self.matching(alert):
                 self._run_response(alert, response, deadline, result.outcomes)
-            if result.outcomes and self.config.audit_retention is not None:
+            if result.outcomes and self._audit_on:
                 self._audit(alert, result.outcomes)
         self.plugins.alert_handled(alert, result.outcomes, self.log)
         return result
@@ -232,7 +239,7 @@ class Engine:
             return early  # type: ignore[no-any-return]
         outcome = self._call(action, ctx, start)
         safeguards.leave(ticket, outcome)
-        if ctx.suppressed and outcome.status is not Status.FAILED:
+        if ctx.suppressed and outcome.status is not _FAILED:
             note = f"{ctx.suppressed} similar alerts suppressed during the cooldown"
             outcome = msgspec.structs.replace(
                 outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note,
@@ -285,7 +292,7 @@ class Engine:
                               "abandoned (it may still finish in the background)")
 
     def _log_outcome(self, alert: Alert, outcome: Outcome) -> None:
-        method = self.log.error if outcome.status is Status.FAILED else self.log.info
+        method = self.log.error if outcome.status is _FAILED else self.log.info
         method("action outcome", rule=alert.rule, uuid=alert.uuid, response=outcome.response,
                action=outcome.action, target=outcome.target, outcome=outcome.status.value,
                reason=outcome.reason, duration_ms=outcome.duration_ms)

@@ -64,7 +64,8 @@ class Result(msgspec.Struct):
     @property
     def ok(self) -> bool:
         """False when the message was unreadable or any action failed (worth a retry)."""
-        return self.error is None and all(o.status is not Status.FAILED for o in self.outcomes)
+        failed = Status.FAILED
+        return self.error is None and all(o.status is not failed for o in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         if self.alert is None:
