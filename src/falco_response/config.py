@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Union
 
 import msgspec
@@ -25,7 +24,7 @@ from .schema import ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, parse_du
 _ENV = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 _AT = re.compile(r" - at `\$(.*)`$")
 
-ConfigSource = Union[str, Path, Mapping[str, Any]]
+ConfigSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 
 class BoundAction(msgspec.Struct, frozen=True):
@@ -115,11 +114,12 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
 def _read(source: ConfigSource) -> tuple[str, Any]:
     if isinstance(source, Mapping):
         return "<dict>", dict(source)
-    path = Path(source)
+    path = os.fspath(source)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {exc}")]) from None
+        raise ConfigError([ConfigProblem(path, "", f"cannot read: {exc}")]) from None
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         return str(path), yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
