@@ -56,9 +56,9 @@ _PRIORITY_NAMES: dict[str, Priority] = {p.name.lower(): p for p in Priority}
 _PRIORITY_NAMES["info"] = Priority.INFORMATIONAL
 PRIORITY_CHOICES = ", ".join(p.label for p in sorted(Priority, reverse=True))
 
-_FRACTION = re.compile(r"\.(\d+)")
+_FRACTION = r"\.(\d+)"  # patterns compile on first use (re caches them): cold starts
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|z|[+-]\d\d:\d\d)")
+_RFC3339 = r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|z|[+-]\d\d:\d\d)"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,7 +81,7 @@ def parse_time(text: str) -> int:
     if len(text) == 30 and text[19] == "." and text[29] == "Z" and text[20:29].isdigit():
         stamp, fraction, zone = text[:19], text[20:29], "Z"  # what Falco sends
     else:
-        found = _RFC3339.fullmatch(text)
+        found = re.fullmatch(_RFC3339, text)
         if found is None:
             return _parse_time_slowly(text)
         stamp, fraction, zone = found.group(1), (found.group(2) or "0").ljust(9, "0"), found.group(3)
@@ -100,7 +100,7 @@ def _parse_time_slowly(text: str) -> int:
     if when.tzinfo is None:
         raise ValueError(f"time {text[:40]!r} has no timezone")
     seconds = (when.replace(microsecond=0) - _EPOCH) // _ONE_SECOND
-    match = _FRACTION.search(text)
+    match = re.search(_FRACTION, text)
     return seconds * 1_000_000_000 + (int(match.group(1)[:9].ljust(9, "0")) if match else 0)
 
 

@@ -21,8 +21,8 @@ from .matching import CompiledMatch, MatchError, ResponseIndex
 from .safety import CooldownRule, Limit, compile_cooldown, compile_limit
 from .schema import ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, parse_duration
 
-_ENV = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
-_AT = re.compile(r" - at `\$(.*)`$")
+_ENV = r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})"  # compiled on first use
+_AT = r" - at `\$(.*)`$"
 
 ConfigSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -80,7 +80,7 @@ class _Problems:
 
     def validation(self, prefix: str, exc: msgspec.ValidationError) -> None:
         text = str(exc)
-        at = _AT.search(text)
+        at = re.search(_AT, text)
         inner = at.group(1) if at else ""
         reason = text[: at.start()] if at else text
         self.add(f"{prefix}{inner}".lstrip("."), reason)
@@ -102,7 +102,7 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
             if len(value) >= 4:
                 problems.secrets[value] = name
             return value
-        return _ENV.sub(sub, data) if "$" in data else data
+        return re.sub(_ENV, sub, data) if "$" in data else data
     if isinstance(data, dict):
         return {k: interpolate(v, problems, f"{path}.{k}" if path else str(k))
                 for k, v in data.items()}

@@ -18,7 +18,7 @@ from .schema import FieldOps, MatchSpec, TagsSpec
 Predicate = Callable[[Alert], bool]
 T = TypeVar("T")
 
-_PRIORITY_EXPR = re.compile(r"^\s*(<=|>=|<|>|=)?\s*([A-Za-z]+)\s*$")
+_PRIORITY_EXPR = r"^\s*(<=|>=|<|>|=)?\s*([A-Za-z]+)\s*$"  # compiled on first use
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -47,7 +47,7 @@ def priority_set(spec: str | list[str]) -> frozenset[Priority]:
     """``">=warning"`` or ``"error"`` or ``["error", "critical"]`` to the set it admits."""
     if isinstance(spec, list):
         return frozenset(Priority.parse(p) for p in spec)
-    found = _PRIORITY_EXPR.match(spec)
+    found = re.match(_PRIORITY_EXPR, spec)
     if not found:
         raise ValueError(f"{spec!r} is not a priority or a comparison like '>=warning'")
     op, name = found.group(1) or "=", found.group(2)

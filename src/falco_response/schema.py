@@ -13,7 +13,7 @@ DEFAULT_PROTECTED = ["kube-system", "kube-public", "kube-node-lease", "falco"]
 Scalar = Union[str, int, float, bool]
 StrOrList = Union[str, list[str]]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$"  # compiled on first use
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
@@ -24,7 +24,7 @@ def parse_duration(value: Union[str, int, float]) -> float:
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        match = _DURATION.match(value)
+        match = re.match(_DURATION, value)
         if not match:
             raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 10m, 1h)")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
