@@ -30,6 +30,10 @@ Synchronous = Literal["NORMAL", "FULL"]
 Waiter = Union["Future[int]", "asyncio.Future[int]"]
 
 
+ACK_DELAY = 0.05
+"""Seconds an ack may wait to share a commit (see :meth:`DurableQueue.ack`)."""
+
+
 class QueueFull(Exception):
     """The queue holds its maximum; the sender should retry later (HTTP 503)."""
 
@@ -65,6 +69,7 @@ class DurableQueue:
         self._db_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._flush_scheduled = False
+        self._ack_flush_scheduled = False
         self.synchronous = synchronous
         self._ready: collections.deque[Item] = collections.deque()
         self._pending: list[tuple[bytes, float, Waiter]] = []
@@ -165,6 +170,7 @@ class DurableQueue:
         """On the attached loop: commit everything pending in one transaction."""
         with self._lock:
             self._flush_scheduled = False
+            self._ack_flush_scheduled = False
             pending, self._pending = self._pending, []
             acks, self._acks = self._acks, []
             restart, self._restart_wal = self._restart_wal, False
@@ -189,10 +195,27 @@ class DurableQueue:
             return self._ready.popleft()
 
     def ack(self, item_id: int) -> None:
-        """The item's actions finished: remove it (committed with the next batch)."""
+        """The item's actions finished: remove it, with the next intake commit or at most
+        ``ACK_DELAY`` seconds later. Acks need not be prompt (an item whose ack was lost in a
+        crash is worked again, as at-least-once delivery allows), and waking the event loop
+        from a worker thread for each one would take time from intake."""
         with self._lock:
             self._acks.append(item_id)
-            self._wake_writer()
+            size = self._sizes.pop(item_id, None)  # its room is free now, for backpressure
+            if size is not None:
+                self._count -= 1
+                self._bytes -= size
+            if self._loop is None:
+                self._has_writes.notify()
+            elif not (self._flush_scheduled or self._ack_flush_scheduled):
+                self._ack_flush_scheduled = True
+                try:
+                    self._loop.call_soon_threadsafe(self._loop.call_later, ACK_DELAY,
+                                                    self._flush)
+                except RuntimeError:  # the loop is closed: the writer thread takes over
+                    self._loop = None
+                    self._ack_flush_scheduled = False
+                    self._has_writes.notify()
 
     # -- state ----------------------------------------------------------------------------
 
