@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio.to_thread
 import msgspec
@@ -233,7 +234,7 @@ class Receiver:
                 close()
             self.log.warning("stopped", drained=drained)
 
-    def app(self, *, check_tokens: bool | None = None, lifespan: bool = True) -> Starlette:
+    def app(self, *, check_tokens: bool | None = None, lifespan: bool = True) -> _Front:
         """The ASGI app of one listener. ``check_tokens`` (default: when tokens are set)
         asks for a bearer token on ``POST /`` and ``/metrics``; a listener that requires
         client certificates passes False. Only one listener owns the lifespan (workers)."""
@@ -242,13 +243,31 @@ class Receiver:
         async def metrics(request: Request) -> Response:
             return await self.metrics_endpoint(request, tokens)
 
-        return Starlette(routes=[
-            Route("/", AlertEndpoint(self, check_tokens=tokens), methods=["POST"]),
+        alerts = AlertEndpoint(self, check_tokens=tokens)
+        rest = Starlette(routes=[
+            Route("/", alerts, methods=["POST"]),
             Route("/sns", self.post_sns, methods=["POST"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ], lifespan=self.lifespan if lifespan else None)
+        return _Front(alerts, rest)
+
+
+class _Front:
+    """``POST /``, the path every alert takes, goes straight to its endpoint (which answers
+    every failure itself); the rest goes through Starlette's router and middleware."""
+
+    def __init__(self, alerts: AlertEndpoint, rest: Starlette) -> None:
+        self.alerts = alerts
+        self.rest = rest
+        self.router = rest.router
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
+            await self.alerts(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
 
 def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int = 4,
                    options: ServerOptions | None = None) -> Receiver:

@@ -88,7 +88,7 @@ def uvicorn_config(receiver: Receiver, listen: Listen, *, token_listener: bool =
         host=listen.host, port=listen.token_port if token_listener else listen.port,
         lifespan="off" if token_listener else "on", access_log=False, log_level="warning",
         timeout_keep_alive=listen.keep_alive, timeout_graceful_shutdown=10,
-        server_header=False,
+        server_header=False, proxy_headers=False,  # Falco connects directly; no proxy
     )
     if listen.tls_cert:
         kwargs.update(ssl_certfile=listen.tls_cert, ssl_keyfile=listen.tls_key)
