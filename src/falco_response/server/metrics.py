@@ -8,7 +8,7 @@ Pod names, rules and other alert text never become labels.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -52,6 +52,7 @@ class Metrics:
                                   "took", ["action"], registry=r,
                                   buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
         self._received: dict[str, Counter] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.queue_depth = Gauge("falco_response_queue_depth", "Alerts accepted and not yet "
                                  "finished", registry=r)
 
@@ -63,13 +64,21 @@ class Metrics:
             child = self._received[label] = self.received.labels(label)
         child.inc()
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The labelled child, cached: ``labels()`` costs microseconds on every alert."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     @hookimpl
     def alert_handled(self, alert: Alert, outcomes: Sequence[Outcome]) -> None:
-        self.handled.labels(source_label(alert.source)).inc()
+        self._child(self.handled, source_label(alert.source)).inc()
         seen: set[str] = set()
         for outcome in outcomes:
             if outcome.response not in seen:
                 seen.add(outcome.response)
-                self.matched.labels(outcome.response).inc()
-            self.outcomes.labels(outcome.action, outcome.status.value).inc()
-            self.duration.labels(outcome.action).observe(outcome.duration_ms / 1000.0)
+                self._child(self.matched, outcome.response).inc()
+            self._child(self.outcomes, outcome.action, outcome.status.value).inc()
+            self._child(self.duration, outcome.action).observe(outcome.duration_ms / 1000.0)
