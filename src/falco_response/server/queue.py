@@ -34,6 +34,12 @@ ACK_DELAY = 0.05
 """Seconds an ack may wait to share a commit (see :meth:`DurableQueue.ack`)."""
 
 
+WAL_FRAMES = 16384
+"""WAL pages (4 KiB each, so about 64 MiB) after which the WAL is started over. Starting it
+over syncs the last checkpoint on intake's path (two fsyncs, a few milliseconds during which
+requests wait), so it is kept rare: at 1,000 alerts/s, about once every five seconds."""
+
+
 class QueueFull(Exception):
     """The queue holds its maximum; the sender should retry later (HTTP 503)."""
 
@@ -57,8 +63,10 @@ class DurableQueue:
     """
 
     def __init__(self, path: str | Path, *, max_items: int = 10_000,
-                 max_bytes: int = 256 * 1024 * 1024, synchronous: Synchronous = "NORMAL") -> None:
+                 max_bytes: int = 256 * 1024 * 1024, synchronous: Synchronous = "NORMAL",
+                 wal_frames: int = WAL_FRAMES) -> None:
         self.path = str(path)
+        self.wal_frames = wal_frames
         self.max_items = max_items
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -194,6 +202,25 @@ class DurableQueue:
                 self._has_ready.wait(wait)
             return self._ready.popleft()
 
+    def take_many(self, limit: int, timeout: float | None = None) -> list[Item]:
+        """Up to ``limit`` of the oldest items not yet taken, waiting (like :meth:`take`)
+        only while none is ready: one wake-up for a whole committed batch."""
+        first = self.take(timeout)
+        if first is None:
+            return []
+        items = [first]
+        with self._lock:
+            ready = self._ready
+            while ready and len(items) < limit:
+                items.append(ready.popleft())
+        return items
+
+    def give_back(self, items: list[Item]) -> None:
+        """Taken items whose worker went away unfinished: they are the next to be taken."""
+        with self._lock:
+            self._ready.extendleft(reversed(items))
+            self._has_ready.notify(len(items))
+
     def ack(self, item_id: int) -> None:
         """The item's actions finished: remove it, with the next intake commit or at most
         ``ACK_DELAY`` seconds later. Acks need not be prompt (an item whose ack was lost in a
@@ -272,14 +299,17 @@ class DurableQueue:
                     if not self._pending and not self._acks:
                         return
 
-    def _checkpoint_loop(self, every: float = 0.2, restart_frames: int = 2000) -> None:
+    def _checkpoint_loop(self, every: float = 0.2, close_enough: int = 32) -> None:
         """Copy the WAL back into the database (and fsync it) off the intake path.
 
         Under a steady stream of commits a checkpoint never reaches the WAL's end, so the
         WAL would grow for ever; once it is long and nearly all copied, the writer is asked
         to finish the last few frames between two commits, which lets SQLite start the WAL
-        over from its beginning.
+        over from its beginning. That last step syncs what it copies, on intake's path, so
+        it is asked for only when few frames are left (``close_enough``), unless the WAL has
+        grown to twice ``wal_frames`` anyway.
         """
+        restart_frames = self.wal_frames
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             while not self._stop_checkpoints.wait(every):
@@ -287,7 +317,9 @@ class DurableQueue:
                     busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
                     continue  # busy: the next round catches up
-                if not busy and frames >= restart_frames and frames - copied < 256:
+                left = frames - copied
+                if not busy and frames >= restart_frames and (
+                        left < close_enough or (frames >= 2 * restart_frames and left < 256)):
                     with self._lock:
                         self._restart_wal = True
                         self._wake_writer()
