@@ -74,11 +74,18 @@ class Metrics:
 
     @hookimpl
     def alert_handled(self, alert: Alert, outcomes: Sequence[Outcome]) -> None:
-        self._child(self.handled, source_label(alert.source)).inc()
+        self.record_handled(alert.source, [(o.response, o.action, o.status.value,
+                                            o.duration_ms / 1000.0) for o in outcomes])
+
+    def record_handled(self, source: str,
+                       outcomes: Sequence[tuple[str, str, str, float]]) -> None:
+        """One handled alert: its source and each outcome as ``(response, action, status,
+        seconds)``. Called by the hook above, or with what the action process reports."""
+        self._child(self.handled, source_label(source)).inc()
         seen: set[str] = set()
-        for outcome in outcomes:
-            if outcome.response not in seen:
-                seen.add(outcome.response)
-                self._child(self.matched, outcome.response).inc()
-            self._child(self.outcomes, outcome.action, outcome.status.value).inc()
-            self._child(self.duration, outcome.action).observe(outcome.duration_ms / 1000.0)
+        for response, action, status, seconds in outcomes:
+            if response not in seen:
+                seen.add(response)
+                self._child(self.matched, response).inc()
+            self._child(self.outcomes, action, status).inc()
+            self._child(self.duration, action).observe(seconds)
