@@ -21,6 +21,7 @@ class RecordParams(msgspec.Struct, forbid_unknown_fields=True):
     delay_ms: float = 0.0
     fail: bool = False
     wait_gate: bool = False
+    pid_path: str = ""  # also append the pid of the process that ran the action here
 
 
 def make_record(params: RecordParams):  # type: ignore[no-untyped-def]
@@ -35,6 +36,12 @@ def make_record(params: RecordParams):  # type: ignore[no-untyped-def]
             os.write(fd, line)
         finally:
             os.close(fd)
+        if params.pid_path:
+            fd = os.open(params.pid_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, f"{os.getpid()}\n".encode())
+            finally:
+                os.close(fd)
         if params.fail:
             return ctx.failed("told to fail", target="file:record")
         return ctx.ok(target="file:record", reason="recorded")

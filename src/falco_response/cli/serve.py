@@ -21,7 +21,8 @@ def add_parser(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve", help="receive alerts over HTTP(S) (Falco http_output, falcosidekick, SNS)",
         description="Receive alerts over HTTP(S), queue each durably before answering 202, "
-                    "and run their actions in worker threads. Refuses to start with a "
+                    "and run their actions in worker threads (in a child process by "
+                    "default). Refuses to start with a "
                     "destructive action and no authentication unless --insecure-no-auth.")
     add_config_option(serve)
     env = os.environ.get
@@ -30,6 +31,10 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=int(env("FALCO_RESPONSE_PORT", "8080")))
     serve.add_argument("--workers", type=int, default=4, metavar="N",
                        help="worker threads running actions (default 4)")
+    serve.add_argument("--actions-in", choices=["process", "threads"], default="process",
+                       help="process (default): the worker threads run in a child process, "
+                            "so actions never take interpreter time from intake; threads: in "
+                            "this process (one process, less memory)")
     serve.add_argument("--queue", default=env("FALCO_RESPONSE_QUEUE", "falco-response-queue.db"),
                        metavar="PATH", help="the SQLite queue file ($FALCO_RESPONSE_QUEUE)")
     serve.add_argument("--queue-max", type=int, default=10_000, metavar="N",
@@ -101,11 +106,18 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     queue = DurableQueue(args.queue, max_items=args.queue_max,
                          synchronous=args.queue_sync.upper())
-    receiver = prepare(engine, metrics, queue, workers=args.workers, options=options)
+    pool = None
+    if args.actions_in == "process":
+        from ..server.action_process import ActionProcess, command_for
+
+        pool = ActionProcess(queue, metrics, command_for(args.config, workers=args.workers,
+                                                         dry_run=args.dry_run), log=engine.log)
+    receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
     engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
                        health_port=args.health_port, tls=bool(args.tls_cert),
                        mtls=bool(args.client_ca), tokens=tokens.enabled, queue=args.queue,
-                       workers=args.workers, recovered=queue.recovered,
+                       workers=args.workers, actions_in=args.actions_in,
+                       recovered=queue.recovered,
                        dry_run=engine.dry_run)
     run(receiver, listen)
     return EXIT_OK

@@ -34,7 +34,7 @@ from .metrics import Metrics
 from .queue import DurableQueue, QueueClosed, QueueFull
 from .refusal import Refused
 from .sns import SnsError, SnsVerifier
-from .workers import Workers
+from .workers import Pool, Workers
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
 _encode = msgspec.json.Encoder().encode
@@ -54,7 +54,7 @@ class ServerOptions:
 class Receiver:
     """The state behind the routes: engine, queue, workers, metrics and options."""
 
-    def __init__(self, engine: Engine, queue: DurableQueue, workers: Workers, metrics: Metrics,
+    def __init__(self, engine: Engine, queue: DurableQueue, workers: Pool, metrics: Metrics,
                  options: ServerOptions) -> None:
         self.engine = engine
         self.queue = queue
@@ -274,8 +274,11 @@ class _Front:
             await self.rest(scope, receive, send)
 
 def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int = 4,
-                   options: ServerOptions | None = None) -> Receiver:
-    """Wire a receiver: ``engine`` must have been built with ``plugins=[metrics]``."""
-    pool = Workers(queue, engine.handle, count=workers, log=engine.log)
+                   options: ServerOptions | None = None, pool: Pool | None = None) -> Receiver:
+    """Wire a receiver: ``engine`` must have been built with ``plugins=[metrics]``. Actions
+    run in ``workers`` threads of this process, unless ``pool`` (an
+    :class:`~.action_process.ActionProcess`) runs them elsewhere."""
+    if pool is None:
+        pool = Workers(queue, engine.handle, count=workers, log=engine.log)
     return Receiver(engine, queue, pool, metrics, options or ServerOptions())
 

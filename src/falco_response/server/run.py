@@ -22,6 +22,7 @@ from .app import Receiver, ServerOptions, build_receiver
 from .health import HealthServer
 from .metrics import Metrics
 from .queue import DurableQueue
+from .workers import Pool
 
 
 class UnsafeConfig(Exception):
@@ -75,8 +76,8 @@ def check_auth(engine: Engine, listen: Listen, options: ServerOptions, *,
 
 
 def prepare(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int,
-            options: ServerOptions) -> Receiver:
-    return build_receiver(engine, metrics, queue, workers=workers, options=options)
+            options: ServerOptions, pool: Pool | None = None) -> Receiver:
+    return build_receiver(engine, metrics, queue, workers=workers, options=options, pool=pool)
 
 
 def uvicorn_config(receiver: Receiver, listen: Listen, *, token_listener: bool = False

@@ -9,9 +9,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .queue import DurableQueue
+
+
+class Pool(Protocol):
+    """What the receiver needs of whatever runs the actions: :class:`Workers` (threads in
+    this process) or :class:`~.action_process.ActionProcess` (a child process)."""
+
+    def start(self) -> None: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def busy(self) -> int: ...
+
+    def drain(self, timeout: float) -> bool: ...
 
 
 class Workers:

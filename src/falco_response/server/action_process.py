@@ -1,0 +1,434 @@
+"""Actions in a child process, so intake keeps its interpreter to itself.
+
+Python runs one thread at a time per process. When actions (parsing, matching, a plugin's own
+code, the HTTP clients) share the intake process, every alert's actions take interpreter time
+from the event loop that answers Falco, and a CPU-heavy plugin slows intake for everyone.
+``falco-response serve`` therefore runs its worker threads in a second process by default
+(``--actions-in process``); ``--actions-in threads`` and :func:`~.app.build_receiver` (for a
+custom engine built in code) keep them in the intake process (:mod:`.workers`).
+
+The durable queue stays in the intake process, which alone writes it. The two processes talk
+over a Unix socket pair, in length-prefixed msgpack frames:
+
+- intake to actions: ``[[id, body], ...]``, a batch of committed alerts, and ``"stop"``
+  once intake drained (the socket closing without it means intake was killed: the child
+  exits at once, since intake's queue still holds what the child had);
+- actions to intake: ``["ready", pid]`` once the config is loaded, then
+  ``[[id, [[source, [[response, action, status, seconds], ...]], ...]], ...]``: finished
+  alerts, each with what the metrics count. Intake then acknowledges them in the queue.
+
+An alert is acknowledged only after its actions finished in the child. When the child dies,
+the alerts it held go back to the front of the queue and a new child starts (at-least-once, as
+after a crash of the whole server); after ``max_restarts`` deaths in a minute the pool
+reports itself dead, so ``/healthz`` fails and the kubelet restarts the container.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue as queues
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import msgspec
+
+from .metrics import Metrics
+from .queue import DurableQueue, Item
+
+_HEADER = struct.Struct("<I")
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder().decode
+BATCH = 256
+"""Most alerts sent to the child in one frame."""
+GATHER = 0.005
+"""Seconds each side lets alerts (or acknowledgements) gather after sending a frame. Intake
+answers Falco once an alert is committed, not once it is sent on, so this costs intake
+nothing; it saves a thread wake-up on each side for every few alerts, which at thousands of
+alerts a second would cost intake's event loop more than the alerts themselves."""
+
+
+NICE = 10
+"""How much lower the action process's CPU priority is than intake's."""
+
+
+class ActionProcessError(Exception):
+    """The action process could not start (its own error is on stderr)."""
+
+
+def send_frame(sock: socket.socket, message: Any) -> None:
+    data = _encode(message)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next message, or None at the end of the stream (the other side closed it)."""
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    size = _HEADER.unpack(head)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return _decode(data)
+
+
+# -- the intake side --------------------------------------------------------------------------
+
+class _Child:
+    """One running action process and the alerts sent to it and not yet finished."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None,
+                 startup_timeout: float) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen([*command, "--fd", str(theirs.fileno())],
+                                         pass_fds=(theirs.fileno(),), env=env,
+                                         stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.stream = ours.makefile("rb")
+        self.inflight: dict[int, Item] = {}
+        self.lock = threading.Lock()
+        self.dead = False  # set once its alerts were given back: nothing more goes to it
+        ours.settimeout(startup_timeout)
+        try:
+            hello = read_frame(self.stream)
+        except OSError:
+            hello = None
+        ours.settimeout(None)
+        if not (isinstance(hello, list) and hello[:1] == ["ready"]):
+            self.close()
+            try:
+                code = self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait()
+            raise ActionProcessError(f"the action process exited with {code} before it was "
+                                     "ready (its error is above)")
+
+    def close(self) -> None:
+        self.stream.close()
+        self.sock.close()
+
+    def hand(self, items: list[Item]) -> bool:
+        """Note ``items`` as sent to this child; False when it is dead (send them elsewhere)."""
+        with self.lock:
+            if self.dead:
+                return False
+            for item in items:
+                self.inflight[item.id] = item
+            return True
+
+    def take_all(self) -> list[Item]:
+        """The child exited: what it held and did not finish, oldest first."""
+        with self.lock:
+            self.dead = True
+            items = sorted(self.inflight.values(), key=lambda item: item.id)
+            self.inflight.clear()
+        return items
+
+
+class ActionProcess:
+    """The worker pool of ``serve`` in a child process: the interface of
+    :class:`~.workers.Workers` (``start``, ``alive``, ``busy``, ``drain``).
+
+    ``command`` starts the child (see :func:`command_for`); a feeder thread sends it batches
+    taken from ``queue``, and a reader thread acknowledges what it finished and counts the
+    outcomes in ``metrics``.
+    """
+
+    def __init__(self, queue: DurableQueue, metrics: Metrics, command: list[str], *, log: Any,
+                 env: dict[str, str] | None = None, startup_timeout: float = 120.0,
+                 max_restarts: int = 5) -> None:
+        self.queue = queue
+        self.metrics = metrics
+        self.command = command
+        self.env = env
+        self.log = log
+        self.startup_timeout = startup_timeout
+        self.max_restarts = max_restarts
+        self._child: _Child | None = None
+        self._has_child = threading.Condition()
+        self._stopping = threading.Event()
+        self._gave_up = False
+        self._deaths: list[float] = []
+        self._feeder = threading.Thread(target=self._feed, name="action-feeder", daemon=True)
+        self._reader = threading.Thread(target=self._supervise, name="action-reader",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start the child and wait until its config is loaded (raises ActionProcessError)."""
+        self._child = _Child(self.command, self.env, self.startup_timeout)
+        self.log.info("action process started", pid=self._child.proc.pid)
+        self._feeder.start()
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return not self._gave_up and not self._stopping.is_set() and self._reader.is_alive()
+
+    @property
+    def busy(self) -> int:
+        child = self._child
+        if child is None:
+            return 0
+        with child.lock:
+            return len(child.inflight)
+
+    def _feed(self) -> None:
+        while not self._stopping.is_set():
+            with self._has_child:
+                while self._child is None and not self._stopping.is_set():
+                    self._has_child.wait(0.5)
+                child = self._child
+            if child is None:
+                continue
+            items = self.queue.take_many(BATCH, timeout=0.5)
+            if not items:
+                continue
+            if not child.hand(items):
+                self.queue.give_back(items)
+                with self._has_child:
+                    if self._child is child:
+                        self._has_child.wait(1.0)
+                continue
+            try:
+                send_frame(child.sock, [[item.id, item.body] for item in items])
+            except OSError:
+                # The child is gone: the reader gives back what it held; wait for the next.
+                with self._has_child:
+                    if self._child is child:
+                        self._has_child.wait(1.0)
+                continue
+            if len(items) < BATCH:
+                self._stopping.wait(GATHER)
+
+    def _supervise(self) -> None:
+        """Read acknowledgements until the child exits; then give its alerts back and start
+        another, unless stopping or it keeps dying."""
+        while True:
+            child = self._child
+            assert child is not None
+            self._read_acks(child)
+            code = child.proc.wait()
+            child.close()
+            left = child.take_all()
+            if left:
+                self.queue.give_back(left)
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            self._deaths = [t for t in self._deaths if now - t < 60.0] + [now]
+            self.log.error("the action process exited; restarting it", code=code,
+                           given_back=len(left), deaths_in_last_minute=len(self._deaths))
+            with self._has_child:
+                self._child = None
+            if len(self._deaths) > self.max_restarts:
+                self._gave_up = True
+                self.log.critical("the action process keeps dying; giving up (the queue keeps "
+                                  "every unfinished alert for the next start)")
+                return
+            time.sleep(min(2.0 ** (len(self._deaths) - 1) * 0.1, 5.0))
+            try:
+                new = _Child(self.command, self.env, self.startup_timeout)
+            except (ActionProcessError, OSError) as exc:
+                self._gave_up = True
+                self.log.critical("the action process could not be restarted", error=str(exc))
+                return
+            with self._has_child:
+                self._child = new
+                self._has_child.notify_all()
+
+    def _read_acks(self, child: _Child) -> None:
+        record = self.metrics.record_handled
+        ack = self.queue.ack
+        while True:
+            try:
+                frame = read_frame(child.stream)
+            except OSError:  # reset: the child died with our frames unread
+                return
+            except (ValueError, msgspec.DecodeError) as exc:
+                # The stream cannot be trusted past this point: start a new child.
+                self.log.error("bad message from the action process; stopping it",
+                               error=str(exc)[:200])
+                child.proc.kill()
+                return
+            if frame is None:
+                return
+            try:
+                finished = [(int(item_id), handled) for item_id, handled in frame]
+            except (TypeError, ValueError) as exc:
+                self.log.error("bad message from the action process; stopping it",
+                               error=str(exc)[:200])
+                child.proc.kill()
+                return
+            with child.lock:
+                for item_id, _ in finished:
+                    child.inflight.pop(item_id, None)
+            for item_id, handled in finished:
+                try:
+                    for source, outcomes in handled:
+                        record(source, outcomes)
+                except (TypeError, ValueError) as exc:  # a count lost, never an ack
+                    self.log.error("bad outcome report from the action process",
+                                   error=str(exc)[:200])
+                ack(item_id)
+
+    def drain(self, timeout: float) -> bool:
+        """Stop intake, let the child finish what is queued and in progress (up to
+        ``timeout`` seconds), then stop it and flush the queue; what is left stays on disk
+        for the next start. True when nothing was left over."""
+        self.queue.close_intake()
+        deadline = time.monotonic() + timeout
+        while (time.monotonic() < deadline and (self.queue.ready or self.busy)
+               and self.alive):
+            time.sleep(0.02)
+        drained = not (self.queue.ready or self.busy)
+        self._stopping.set()
+        with self._has_child:
+            self._has_child.notify_all()
+        self._feeder.join(max(0.0, deadline - time.monotonic()) + 1.0)
+        child = self._child
+        if child is not None:
+            try:
+                send_frame(child.sock, "stop")  # the child finishes what it holds, then exits
+                child.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            try:
+                child.proc.wait(max(0.0, deadline - time.monotonic()) + 1.0)
+            except subprocess.TimeoutExpired:
+                self.log.warning("the action process did not finish in time; stopping it")
+                child.proc.kill()
+                child.proc.wait()
+        self._reader.join(5.0)
+        left = self.queue.ready + self.busy
+        self.queue.stop()
+        if not drained:
+            self.log.warning("drain timed out; unfinished alerts stay queued for the next start",
+                             left=left)
+        return drained
+
+
+def command_for(config: str, *, workers: int, dry_run: bool) -> list[str]:
+    """The command line of an action process for ``config`` (run with this interpreter)."""
+    command = [sys.executable, "-m", __name__, "--config", config, "--workers", str(workers)]
+    return [*command, "--dry-run"] if dry_run else command
+
+
+# -- the action side --------------------------------------------------------------------------
+
+def _summary(results: Sequence[Any]) -> list[list[Any]]:
+    return [[r.alert.source, [[o.response, o.action, o.status.value, o.duration_ms / 1000.0]
+                              for o in r.outcomes]]
+            for r in results if r.alert is not None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The child: load the engine, say ready, run each alert it is sent on ``--workers``
+    threads, report each finished one; finish everything and exit when intake closes."""
+    from ..cli import EXIT_CONFIG
+    from ..cli.common import load_engine
+
+    # Signals are for the intake process: it drains, then closes the socket, and we finish.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # When the CPU is short, intake (answering Falco, committing) goes first; actions wait on
+    # the network most of the time and catch up as soon as the CPU is free.
+    os.nice(NICE)
+    parser = argparse.ArgumentParser(prog="falco-response action process")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    sock = socket.socket(fileno=args.fd)
+    engine = load_engine(argparse.Namespace(config=args.config), dry_run=args.dry_run)
+    if engine is None:
+        return EXIT_CONFIG
+    log = engine.log
+    work: queues.SimpleQueue[tuple[int, bytes] | None] = queues.SimpleQueue()
+    done: queues.SimpleQueue[list[Any] | None] = queues.SimpleQueue()
+
+    def run_actions() -> None:
+        while (item := work.get()) is not None:
+            item_id, body = item
+            try:
+                handled = _summary(engine.handle(body))
+            except Exception as exc:  # the engine returns failures as values; belt and braces
+                log.error("worker failed on an alert", item=item_id,
+                          error=f"{type(exc).__name__}: {exc}"[:300])
+                handled = []
+            done.put([item_id, handled])
+
+    def report() -> None:
+        finished = False
+        while not finished:
+            first = done.get()
+            batch = []
+            if first is None:
+                finished = True
+            else:
+                batch.append(first)
+            while not finished:
+                try:
+                    more = done.get_nowait()
+                except queues.Empty:
+                    break
+                if more is None:
+                    finished = True
+                else:
+                    batch.append(more)
+            if batch:
+                try:
+                    send_frame(sock, batch)
+                except OSError:
+                    return  # intake is gone: what we finished is worked again after restart
+                if not finished:
+                    time.sleep(GATHER)
+
+    send_frame(sock, ["ready", os.getpid()])
+    workers = [threading.Thread(target=run_actions, name=f"worker-{i}", daemon=True)
+               for i in range(max(1, args.workers))]
+    reporter = threading.Thread(target=report, name="reporter", daemon=True)
+    for thread in [*workers, reporter]:
+        thread.start()
+    stream = sock.makefile("rb")
+    while True:
+        try:
+            frame = read_frame(stream)
+        except (OSError, ValueError, msgspec.DecodeError) as exc:
+            log.error("bad message from intake", error=str(exc)[:200])
+            frame = None
+        if frame == "stop":
+            break
+        if frame is None:
+            # Intake died without stopping us (killed): what we hold is still in its queue
+            # and is worked again when it restarts, so finishing it here would act twice.
+            log.error("intake went away; exiting without finishing", pid=os.getpid())
+            os._exit(1)
+        for item_id, body in frame:
+            work.put((item_id, body))
+    for _ in workers:
+        work.put(None)
+    for thread in workers:
+        thread.join()
+    done.put(None)
+    reporter.join()
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
