@@ -237,7 +237,8 @@ class ActionProcess:
                 self.log.critical("the action process keeps dying; giving up (the queue keeps "
                                   "every unfinished alert for the next start)")
                 return
-            time.sleep(min(2.0 ** (len(self._deaths) - 1) * 0.1, 5.0))
+            if self._stopping.wait(min(2.0 ** (len(self._deaths) - 1) * 0.1, 5.0)):
+                return  # draining: what is left stays queued for the next start
             try:
                 new = _Child(self.command, self.env, self.startup_timeout)
             except (ActionProcessError, OSError) as exc:
@@ -245,8 +246,14 @@ class ActionProcess:
                 self.log.critical("the action process could not be restarted", error=str(exc))
                 return
             with self._has_child:
-                self._child = new
-                self._has_child.notify_all()
+                if not self._stopping.is_set():
+                    self._child = new
+                    self._has_child.notify_all()
+            if self._child is not new:  # drain began while it started: it holds nothing
+                self._stop_child(new, 5.0)
+                new.close()
+                return
+            self.log.info("action process started", pid=new.proc.pid)
 
     def _read_acks(self, child: _Child) -> None:
         record = self.metrics.record_handled
@@ -297,19 +304,10 @@ class ActionProcess:
         with self._has_child:
             self._has_child.notify_all()
         self._feeder.join(max(0.0, deadline - time.monotonic()) + 1.0)
-        child = self._child
+        with self._has_child:
+            child = self._child
         if child is not None:
-            try:
-                send_frame(child.sock, "stop")  # the child finishes what it holds, then exits
-                child.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            try:
-                child.proc.wait(max(0.0, deadline - time.monotonic()) + 1.0)
-            except subprocess.TimeoutExpired:
-                self.log.warning("the action process did not finish in time; stopping it")
-                child.proc.kill()
-                child.proc.wait()
+            self._stop_child(child, max(0.0, deadline - time.monotonic()) + 1.0)
         self._reader.join(5.0)
         left = self.queue.ready + self.busy
         self.queue.stop()
@@ -317,6 +315,21 @@ class ActionProcess:
             self.log.warning("drain timed out; unfinished alerts stay queued for the next start",
                              left=left)
         return drained
+
+
+    def _stop_child(self, child: _Child, timeout: float) -> None:
+        """Ask ``child`` to finish what it holds and exit; kill it after ``timeout``."""
+        try:
+            send_frame(child.sock, "stop")
+            child.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        try:
+            child.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.log.warning("the action process did not finish in time; stopping it")
+            child.proc.kill()
+            child.proc.wait()
 
 
 def command_for(config: str, *, workers: int, dry_run: bool) -> list[str]:
