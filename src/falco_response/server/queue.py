@@ -94,7 +94,10 @@ class DurableQueue:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA wal_autocheckpoint=0")
-        self._db.execute("PRAGMA journal_size_limit=16777216")
+        # Keep the WAL file at its working size when it starts over: truncating it means
+        # growing it again, and appends that allocate blocks can wait on the filesystem's
+        # journal while the checkpoint thread syncs.
+        self._db.execute(f"PRAGMA journal_size_limit={2 * wal_frames * 4096}")
         self._db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, "
                          "body BLOB NOT NULL, received REAL NOT NULL)")
         for row in self._db.execute("SELECT id, body, received FROM items ORDER BY id"):
