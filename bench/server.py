@@ -13,6 +13,11 @@ Both servers run as subprocesses on 127.0.0.1; the load generator is an asyncio 
 one request in flight per keep-alive connection, as Falco's http_output sends. The latency
 of each request is measured from its scheduled send time, so a stall is not hidden
 (no coordinated omission). Prints figures and ratios; asserts nothing.
+
+``--burn-ms 1`` swaps the log action for a plugin action that spends 1 ms of CPU per alert
+(a heavy plugin). The backlog it builds keeps a core busy during the bare app's rounds too,
+so compare our absolute rates across ``--actions-in process`` and ``threads`` rather than
+the ratios.
 """
 
 from __future__ import annotations
@@ -57,6 +62,38 @@ ALERT = json.dumps({
     "output_fields": {"k8s.ns.name": "payments", "k8s.pod.name": "api-7f9",
                       "container.id": "ee97d9c4186f", "proc.name": "sh", "user.name": "root"},
 }).encode()
+
+
+BURN_PLUGIN = """
+import time
+import msgspec
+from falco_response import hookimpl
+
+class Params(msgspec.Struct):
+    ms: float
+
+def make(params):
+    def run(ctx):
+        end = time.thread_time() + params.ms / 1000.0
+        while time.thread_time() < end:  # CPU, holding the interpreter, as heavy plugin code
+            pass
+        return ctx.ok(target="cpu", reason="burned")
+    return run
+
+@hookimpl
+def register_actions(register):
+    register("burn", make, params=Params, summary="bench: spend CPU")
+"""
+
+
+def install_burn_plugin(site: Path) -> None:
+    """A plugin whose action spends ``ms`` of CPU, found through an entry point."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "bench_burn.py").write_text(BURN_PLUGIN)
+    dist = site / "bench_burn-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: bench-burn\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[falco_response]\nburn = bench_burn\n")
 
 
 def free_port() -> int:
@@ -175,19 +212,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput round length")
     parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds")
     parser.add_argument("--latency-seconds", type=float, default=5.0)
-    parser.add_argument("--latency-rounds", type=int, default=3)
+    parser.add_argument("--latency-rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--workers", type=int, default=1, help="serve --workers")
     parser.add_argument("--actions-in", choices=["process", "threads"], default="process",
                         help="serve --actions-in")
+    parser.add_argument("--burn-ms", type=float, default=0.0,
+                        help="instead of the log action, one that spends this much CPU per "
+                             "alert (a heavy plugin): shows what it costs intake")
     args = parser.parse_args()
 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root / "src"), "FALCO_RESPONSE_LOG_LEVEL": "error"}
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
-        config.write_text(json.dumps(CONFIG))
+        data = json.loads(json.dumps(CONFIG))
+        if args.burn_ms:
+            site = Path(tmp) / "site"
+            install_burn_plugin(site)
+            env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
+            data["responses"][0]["actions"] = [{"type": "burn", "with": {"ms": args.burn_ms}}]
+        config.write_text(json.dumps(data))
         bare_port, ours_port = free_port(), free_port()
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], env=env,
@@ -204,7 +250,8 @@ def main() -> None:
             wait_up(ours_port, ours)
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; "
                   f"{args.connections} keep-alive connections, {len(ALERT)}-byte alert, "
-                  f"serve --workers {args.workers} --actions-in {args.actions_in}")
+                  f"serve --workers {args.workers} --actions-in {args.actions_in}"
+                  + (f", actions spending {args.burn_ms} ms CPU each" if args.burn_ms else ""))
             for port in (bare_port, ours_port):
                 run_client(throughput(port, 1.0, args.connections))  # warm-up
             rates: dict[str, list[float]] = {"bare": [], "ours": []}
