@@ -36,12 +36,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
-from .metrics import Metrics
-from .queue import DurableQueue, Item
+if TYPE_CHECKING:  # the child needs neither (nor prometheus-client)
+    from .metrics import Metrics
+    from .queue import DurableQueue, Item
 
 _HEADER = struct.Struct("<I")
 _encode = msgspec.msgpack.Encoder().encode
