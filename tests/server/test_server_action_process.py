@@ -196,3 +196,25 @@ def test_a_child_that_keeps_dying_gives_its_alerts_back_then_the_pool_gives_up(
     assert ("critical", gave_up) in events
     assert all(kw.get("code") == 7 for level, event, kw in log.lines if level == "error")
     pool.drain(1.0)
+
+
+def test_dry_run_reaches_the_child(tmp_path: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    """`serve --dry-run` must hold where the actions run, not only where alerts arrive."""
+    cfg = write_yaml(tmp_path / "c.yaml", {
+        "version": 1, "settings": {"log_level": "error"},
+        "responses": [{"name": "note", "actions": [{"type": "log"}]}]})
+    proc = spawn(cfg, "--queue", str(tmp_path / "q.db"), "--dry-run")
+    proc.wait_ready()
+    [child] = children(proc.proc.pid)
+    assert "--dry-run" in cmdline(child).split()
+    client = Client(proc.port)
+    assert client.post(alert("dry"))[0] == 202
+
+    def counted() -> bool:
+        text = client.get("/metrics")[2]
+        return 'falco_response_action_outcomes_total{action="log",status="dry_run"} 1.0' in text
+    wait_for(counted, 10, "a dry_run outcome in /metrics")
+    assert 'status="ok"} 1.0' not in client.get("/metrics")[2]
+    client.close()
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.finish() == 0
