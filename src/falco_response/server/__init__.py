@@ -32,7 +32,12 @@ _WHERE = {
     "QueueFull": "queue", "SnsClient": "sns", "SnsVerifier": "sns",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "DEFAULT_BODY_LIMIT", "DurableQueue", "Metrics", "QueueClosed", "QueueFull", "Receiver",
+    "ServerOptions", "SnsClient", "SnsVerifier", "TokenChecker", "build_receiver",
+    "load_tokens",
+]
+assert sorted(__all__) == sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
