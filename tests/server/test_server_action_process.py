@@ -218,3 +218,13 @@ def test_dry_run_reaches_the_child(tmp_path: Path, spawn) -> None:  # type: igno
     client.close()
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.finish() == 0
+
+
+def test_the_server_package_names_load_on_use() -> None:
+    import falco_response.server as server
+
+    assert sorted(server.__all__) == sorted(server._WHERE)
+    for name in server.__all__:
+        assert getattr(server, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        server.Nope  # noqa: B018

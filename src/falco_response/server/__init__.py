@@ -37,7 +37,6 @@ __all__ = [
     "ServerOptions", "SnsClient", "SnsVerifier", "TokenChecker", "build_receiver",
     "load_tokens",
 ]
-assert sorted(__all__) == sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
