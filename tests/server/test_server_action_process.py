@@ -61,6 +61,7 @@ def test_actions_run_in_the_child_and_are_counted_by_intake(tmp_path: Path, spaw
     [child] = children(proc.proc.pid)
     assert "falco_response.server.action_process" in cmdline(child)
     assert int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[16]) == 10  # nice
+    assert TOKEN.encode() not in Path(f"/proc/{child}/environ").read_bytes()  # intake's only
 
     client = Client(proc.port, token=TOKEN)
     uuids = [f"p-{i}" for i in range(30)]

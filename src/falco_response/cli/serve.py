@@ -110,8 +110,11 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.actions_in == "process":
         from ..server.action_process import ActionProcess, command_for
 
+        # The child runs actions, not intake: it gets the actions' secrets, not the tokens.
+        env = {k: v for k, v in os.environ.items() if k != args.token_env}
         pool = ActionProcess(queue, metrics, command_for(args.config, workers=args.workers,
-                                                         dry_run=args.dry_run), log=engine.log)
+                                                         dry_run=args.dry_run),
+                             log=engine.log, env=env)
     receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
     engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
                        health_port=args.health_port, tls=bool(args.tls_cert),
