@@ -103,7 +103,7 @@ class _Child:
         ours.settimeout(startup_timeout)
         try:
             hello = read_frame(self.stream)
-        except OSError:
+        except (OSError, ValueError):  # timed out, reset, or not our protocol
             hello = None
         ours.settimeout(None)
         if not (isinstance(hello, list) and hello[:1] == ["ready"]):
@@ -264,7 +264,7 @@ class ActionProcess:
                 frame = read_frame(child.stream)
             except OSError:  # reset: the child died with our frames unread
                 return
-            except (ValueError, msgspec.DecodeError) as exc:
+            except ValueError as exc:  # msgspec.DecodeError is one
                 # The stream cannot be trusted past this point: start a new child.
                 self.log.error("bad message from the action process; stopping it",
                                error=str(exc)[:200])
@@ -420,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     while True:
         try:
             frame = read_frame(stream)
-        except (OSError, ValueError, msgspec.DecodeError) as exc:
+        except (OSError, ValueError) as exc:
             log.error("bad message from intake", error=str(exc)[:200])
             frame = None
         if frame == "stop":
