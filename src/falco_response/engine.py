@@ -29,6 +29,7 @@ from .outcome import Outcome, Result, Status
 from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
 from .safety import Safeguards
+from .senders import INTERNAL_SKIP, TRUNCATED_NOTE, SenderChecks
 
 DRY_RUN_ENV = environment.DRY_RUN
 _MAX_REASON = 500
@@ -63,6 +64,7 @@ class Engine:
         # one the caller shares), not this process's memory.
         self._audit_on = config.audit_retention is not None and store is not None \
             or config.audit_retention is not None and config.settings.store is not None
+        self._senders = SenderChecks(config.spec)  # source: internal, truncated fields
         self._guarded = bool(config.limits) or any(
             r.cooldown is not None or any(a.cooldown is not None for a in r.actions)
             for r in config.responses)
@@ -208,8 +210,12 @@ class Engine:
                       outcomes: list[Outcome]) -> None:
         previous: list[Outcome] = []
         response_dry = self.dry_run or bool(response.dry_run)
+        truncated = self._senders.truncated(alert, response.name)
         for action in response.actions:
             outcome = self._run_action(alert, response, action, deadline, response_dry, previous)
+            if truncated:
+                outcome = msgspec.structs.replace(outcome, detail={
+                    **outcome.detail, "truncated_fields": truncated, "truncation": TRUNCATED_NOTE})
             previous.append(outcome)
             outcomes.append(outcome)
             self._log_outcome(alert, outcome)
@@ -225,6 +231,8 @@ class Engine:
         )
         if start >= deadline:
             return ctx.failed("the alert's deadline passed before this action could run")
+        if action.type.destructive and self._senders.blocks_destructive(alert, response.name):
+            return ctx.skipped(INTERNAL_SKIP)
         if action.type.destructive and action.type.scope == "pod":
             namespace = alert.pod_namespace
             if namespace is not None and namespace in self.config.settings.protected_namespaces:

@@ -17,6 +17,7 @@ from typing import Any, Union
 import msgspec
 
 from .alert import Alert, FieldValue, Priority, parse_time
+from .alert_keys import fold_alert_keys, has_alert_keys
 from .errors import ParseError
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -72,10 +73,12 @@ class _AlertShape(msgspec.Struct):
 def alert_from_dict(data: dict[str, Any]) -> Alert:
     """Falco's (or falcosidekick's) alert JSON object to an :class:`Alert`.
 
-    Required: ``rule``, ``priority``, ``time``. Everything else may be missing.
+    Required: ``rule``, ``priority``, ``time``. Everything else may be missing. The keys may
+    be in any case (see :mod:`.alert_keys`).
     Valid alerts take a fast path checked by msgspec; anything it rejects is checked again
     field by field, so the error names the field and the problem.
     """
+    data = fold_alert_keys(data)
     try:
         shape = msgspec.convert(data, _AlertShape)
     except msgspec.ValidationError:
@@ -83,7 +86,15 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
     return _from_shape(shape)
 
 
-_shape_decoder = msgspec.json.Decoder(_AlertShape)
+class _ExactShape(_AlertShape, forbid_unknown_fields=True):
+    """The fast path's shape: Falco's and falcosidekick's keys exactly (and Falco's optional
+    ``message``). Any other key (``Rule``, a sender's extra) takes the general path, which
+    folds the keys' case and refuses two spellings of one key."""
+
+    message: Union[str, None] = None
+
+
+_shape_decoder = msgspec.json.Decoder(_ExactShape)
 
 
 def fast_alert(payload: bytes | str) -> Alert | None:
@@ -234,6 +245,8 @@ def parse_message(payload: Any, depth: int = 0) -> Alert:
             except (binascii.Error, UnicodeDecodeError):
                 raise ParseError("HTTP event body is not valid base64 UTF-8") from None
         return parse_message(body, depth + 1)
+    if has_alert_keys(payload):  # {"Rule": ...}: Go's decoders take any case
+        return alert_from_dict(payload)
     raise ParseError("not a Falco alert: missing 'rule', 'priority', 'time'")
 
 

@@ -59,7 +59,7 @@ class Runtime(msgspec.Struct):
     log: Any
 
     def handle(self, message: Any, message_id: str | None) -> list[Result]:
-        with self.idempotency.delivery(message_id) as delivery:
+        with self.idempotency.delivery(message_id, message) as delivery:
             results = self.engine.handle(message)
         for result in results:
             if result.message_id is None:

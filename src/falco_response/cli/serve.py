@@ -65,6 +65,9 @@ def add_parser(subparsers: Any) -> None:
                             "Prometheus) when the main port needs client certificates")
     serve.add_argument("--sns-topic-arn", action="append", default=[], metavar="ARN",
                        help="accept SNS messages from this topic on POST /sns (repeatable)")
+    serve.add_argument("--intake-path", action="append", default=[], metavar="PATH",
+                       help="also take alerts on this path, besides / (repeatable): the path "
+                            "of Falco's http_output.url, e.g. /falco")
     serve.add_argument("--drain-timeout", type=float, default=25.0, metavar="SECONDS",
                        help="on SIGTERM, time to finish queued alerts (default 25)")
     serve.add_argument("--dry-run", action="store_true",
@@ -76,6 +79,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
     from ..server.auth import load_tokens
     from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
+    from ..server.senders import intake_paths
 
     metrics = Metrics()
     engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
@@ -86,11 +90,16 @@ def run_serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: bearer tokens: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        paths = intake_paths(args.intake_path)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     listen = Listen(host=args.host, port=args.port, tls_cert=args.tls_cert,
                     tls_key=args.tls_key, client_ca=args.client_ca,
                     token_port=args.token_port, health_port=args.health_port)
     options = ServerOptions(body_limit=args.body_limit, drain_timeout=args.drain_timeout,
-                            tokens=tokens,
+                            tokens=tokens, intake_paths=paths,
                             sns=SnsVerifier(args.sns_topic_arn) if args.sns_topic_arn else None)
     try:
         listen.validate()
@@ -117,7 +126,8 @@ def run_serve(args: argparse.Namespace) -> int:
                              log=engine.log, env=env)
     receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
     engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
-                       health_port=args.health_port, tls=bool(args.tls_cert),
+                       health_port=args.health_port, intake_paths=list(paths),
+                       tls=bool(args.tls_cert),
                        mtls=bool(args.client_ca), tokens=tokens.enabled, queue=args.queue,
                        workers=args.workers, actions_in=args.actions_in,
                        recovered=queue.recovered,

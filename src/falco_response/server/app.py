@@ -1,6 +1,7 @@
 """The HTTP receiver: Starlette routes in front of the durable queue.
 
-``POST /``     one alert as Falco's ``http_output`` or falcosidekick's webhook sends it.
+``POST /``     one alert as Falco's ``http_output`` or falcosidekick's webhook sends it (also
+               ``PUT``, and on every ``--intake-path``; see :mod:`.senders`).
 ``POST /sns``  an Amazon SNS HTTP(S) subscription (only when topics are allowed).
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
@@ -33,6 +34,8 @@ from .intake import AlertEndpoint
 from .metrics import Metrics
 from .queue import DurableQueue, QueueClosed, QueueFull
 from .refusal import Refused
+from .senders import (INTAKE_METHODS, SIDEKICK_TALON, TEXT_OUTPUT, is_falcosidekick,
+                      not_found_handler, with_trailing_slashes)
 from .sns import SnsError, SnsVerifier
 from .workers import Pool, Workers
 
@@ -49,6 +52,9 @@ class ServerOptions:
     drain_timeout: float = 25.0
     tokens: TokenChecker = field(default_factory=lambda: TokenChecker(()))
     sns: SnsVerifier | None = None
+    intake_paths: tuple[str, ...] = ("/",)
+    """Where alerts are taken (``/`` and each ``--intake-path``), checked by
+    :func:`.senders.intake_paths`."""
 
 
 class Receiver:
@@ -78,6 +84,8 @@ class Receiver:
     def check_media_type(content_type: str, allowed: tuple[str, ...]) -> None:
         media = content_type.split(";", 1)[0].strip().lower()
         if media not in allowed and not media.endswith("+json"):
+            if media == "text/plain":  # Falco's http_output with json_output: false
+                raise Refused(415, "content_type", TEXT_OUTPUT)
             raise Refused(415, "content_type", f"content type must be {' or '.join(allowed)}")
 
     def check_type(self, request: Request, allowed: tuple[str, ...]) -> None:
@@ -141,13 +149,16 @@ class Receiver:
 
     # -- routes ---------------------------------------------------------------------------
 
-    def check_token(self, header: str | None) -> None:
+    def check_token(self, header: str | None, user_agent: str | None = None) -> None:
         try:
             self.options.tokens.check(header)
         except TokenError as exc:
             reason = "unauthenticated" if exc.status == 401 else "forbidden"
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-            raise Refused(exc.status, reason, exc.reason, headers) from None
+            message = exc.reason
+            if not header and is_falcosidekick(user_agent):
+                message = SIDEKICK_TALON
+            raise Refused(exc.status, reason, message, headers) from None
 
     def authenticate(self, request: Request, check_tokens: bool) -> None:
         if check_tokens:
@@ -248,27 +259,33 @@ class Receiver:
             return await self.metrics_endpoint(request, tokens)
 
         alerts = AlertEndpoint(self, check_tokens=tokens)
+        paths = self.options.intake_paths
         rest = Starlette(routes=[
-            Route("/", alerts, methods=["POST"]),
+            *(Route(path, alerts, methods=list(INTAKE_METHODS)) for path in paths),
             Route("/sns", self.post_sns, methods=["POST"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-        ], lifespan=self.lifespan if lifespan else None)
-        return _Front(alerts, rest)
+        ], lifespan=self.lifespan if lifespan else None,
+            exception_handlers={404: not_found_handler(paths, self.log)})
+        return _Front(alerts, rest, with_trailing_slashes(paths))
 
 
 class _Front:
-    """``POST /``, the path every alert takes, goes straight to its endpoint (which answers
-    every failure itself); the rest goes through Starlette's router and middleware."""
+    """``POST /`` (and PUT, and every intake path), the path every alert takes, goes straight
+    to its endpoint (which answers every failure itself); the rest goes through Starlette's
+    router and middleware."""
 
-    def __init__(self, alerts: AlertEndpoint, rest: Starlette) -> None:
+    def __init__(self, alerts: AlertEndpoint, rest: Starlette,
+                 paths: frozenset[str] = frozenset({"/"})) -> None:
         self.alerts = alerts
         self.rest = rest
         self.router = rest.router
+        self.paths = paths
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
+        if scope["type"] == "http" and scope["path"] in self.paths and \
+                scope["method"] in INTAKE_METHODS:
             await self.alerts(scope, receive, send)
         else:
             await self.rest(scope, receive, send)

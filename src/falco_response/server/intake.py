@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .app import Receiver
 
 _encode = msgspec.json.Encoder().encode
-_WANTED = frozenset({b"authorization", b"content-type", b"content-length"})
+_WANTED = frozenset({b"authorization", b"content-type", b"content-length", b"user-agent"})
 
 
 class AlertEndpoint:
@@ -30,7 +30,8 @@ class AlertEndpoint:
         headers = {k: v for k, v in scope["headers"] if k in _WANTED}
         try:
             if self.check_tokens:
-                receiver.check_token(_text(headers.get(b"authorization")))
+                receiver.check_token(_text(headers.get(b"authorization")),
+                                     _text(headers.get(b"user-agent")))
             receiver.check_media_type(_text(headers.get(b"content-type")) or "",
                                       ("application/json",))
             body = await self.read(receive, _text(headers.get(b"content-length")))
