@@ -210,7 +210,7 @@ class Engine:
                       outcomes: list[Outcome]) -> None:
         previous: list[Outcome] = []
         response_dry = self.dry_run or bool(response.dry_run)
-        truncated = self._senders.truncated(alert, response.name)
+        truncated = self._senders.text_fields and self._senders.truncated(alert, response.name)
         for action in response.actions:
             outcome = self._run_action(alert, response, action, deadline, response_dry, previous)
             if truncated:
