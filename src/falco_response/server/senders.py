@@ -18,7 +18,8 @@ import msgspec
 INTAKE_METHODS = ("POST", "PUT")
 RESERVED_PATHS = frozenset({"/sns", "/healthz", "/readyz", "/metrics"})
 
-TEXT_OUTPUT = "Falco is sending text: set json_output: true in falco.yaml"
+TEXT_OUTPUT = ("Falco is sending text: set json_output: true in falco.yaml (the content type "
+               "must be application/json)")
 SIDEKICK_TALON = ("missing bearer token: falcosidekick's Talon output (talon.address) cannot "
                   "send a header or a client certificate, so it cannot authenticate here; "
                   "use its webhook output instead: webhook.address with "
