@@ -101,6 +101,9 @@ class Action(Protocol):
 
 
 ActionFactory = Callable[[Any], Action]
+UndoFactory = Callable[[Any], Callable[[Any], Outcome]]
+"""``undo(params)`` -> a callable taking an :class:`falco_response.undo.UndoContext`: how a
+reversible action type reverses one recorded outcome (see ``docs/hooks.md``)."""
 
 
 class ActionType(msgspec.Struct, frozen=True):
@@ -111,7 +114,8 @@ class ActionType(msgspec.Struct, frozen=True):
     (RBAC verbs, IAM actions) for the reference docs. ``scope`` (``pod`` or ``node``) says
     what the default cooldown key's target is. ``blocking=False`` declares that the action
     never waits on I/O, so the engine calls it inline instead of in a worker thread with a
-    timeout.
+    timeout. ``undo`` (reversible types only) is a factory like ``factory``: given the
+    parameters it returns the callable ``falco-response undo`` runs with an ``UndoContext``.
     """
 
     name: str
@@ -123,6 +127,7 @@ class ActionType(msgspec.Struct, frozen=True):
     plugin: str = ""
     scope: str = "pod"
     blocking: bool = True
+    undo: UndoFactory | None = None
 
 
 class RegisterAction(Protocol):
@@ -131,7 +136,7 @@ class RegisterAction(Protocol):
     def __call__(self, name: str, factory: ActionFactory, *,
                  params: type[msgspec.Struct] = NoParams, destructive: bool = False,
                  summary: str = "", permissions: Sequence[str] = (), scope: str = "pod",
-                 blocking: bool = True) -> None: ...
+                 blocking: bool = True, undo: UndoFactory | None = None) -> None: ...
 
 
 class DuplicateActionType(Exception):
@@ -148,7 +153,7 @@ class ActionRegistry:
         def register(name: str, factory: ActionFactory, *,
                      params: type[msgspec.Struct] = NoParams, destructive: bool = False,
                      summary: str = "", permissions: Sequence[str] = (), scope: str = "pod",
-                     blocking: bool = True) -> None:
+                     blocking: bool = True, undo: UndoFactory | None = None) -> None:
             if name in self._types:
                 other = self._types[name].plugin
                 raise DuplicateActionType(
@@ -156,7 +161,7 @@ class ActionRegistry:
             if scope not in ("pod", "node"):
                 raise DuplicateActionType(f"action type {name!r}: scope must be pod or node")
             self._types[name] = ActionType(name, factory, params, destructive, summary,
-                                           tuple(permissions), plugin, scope, blocking)
+                                           tuple(permissions), plugin, scope, blocking, undo)
         return register
 
     def get(self, name: str) -> ActionType | None:

@@ -31,6 +31,12 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     reason: Optional[str]
     dry_run: bool
+    id: str = ""
+    """A short random handle, what ``falco-response undo AUDIT_ID`` takes."""
+    undo: Optional[dict[str, Any]] = None
+    """What reversing this outcome needs (the action's ``detail["undo"]``), if reversible."""
+    by: Optional[str] = None
+    """Who ran it, for outcomes a person caused (``falco-response undo --as``)."""
 
     @property
     def when(self) -> datetime:
@@ -48,7 +54,19 @@ def records_for(alert: Alert, outcomes: Sequence[Outcome]) -> list[AuditRecord]:
         time_ns=now, alert_time_ns=alert.time_ns, uuid=alert.uuid, rule=alert.rule,
         priority=alert.priority.label, hostname=alert.hostname, response=o.response,
         action=o.action, type=o.type, target=o.target, status=o.status.value,
-        reason=o.reason, dry_run=o.status is Status.DRY_RUN) for o in outcomes]
+        reason=o.reason, dry_run=o.status is Status.DRY_RUN, id=new_id(),
+        undo=_undo_data(o)) for o in outcomes]
+
+
+def new_id() -> str:
+    import secrets
+
+    return secrets.token_hex(6)
+
+
+def _undo_data(outcome: Outcome) -> dict[str, Any] | None:
+    data = outcome.detail.get("undo") if outcome.status is Status.OK else None
+    return data if isinstance(data, dict) else None
 
 
 def target_matches(record: AuditRecord, wanted: str) -> bool:

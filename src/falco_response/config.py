@@ -35,6 +35,8 @@ class BoundAction(msgspec.Struct, frozen=True):
     run: Action
     dry_run: bool | None
     cooldown: CooldownRule | None = None
+    undo: Any = None
+    """The type's undo callable for these parameters (``falco-response undo``), if any."""
 
 
 class Response(msgspec.Struct, frozen=True):
@@ -154,7 +156,8 @@ def _bind(spec: ActionSpec, name: str, path: str, registry: ActionRegistry,
         problems.add(f"{path}.with", str(exc))
         return None
     cooldown = _cooldown(spec.cooldown, f"{path}.cooldown", problems)
-    return BoundAction(name, action_type, run, spec.dry_run, cooldown)
+    undo = action_type.undo(params) if action_type.undo is not None else None
+    return BoundAction(name, action_type, run, spec.dry_run, cooldown, undo)
 
 
 def _cooldown(spec: Any, path: str, problems: _Problems) -> CooldownRule | None:

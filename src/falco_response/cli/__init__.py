@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
-COMMAND_MODULES = ("alerts", "inspect", "audit", "serve", "consume", "lambda_package",
+COMMAND_MODULES = ("alerts", "inspect", "audit", "undo", "serve", "consume", "lambda_package",
                    "sns_policy", "new_plugin")
 
 

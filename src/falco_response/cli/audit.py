@@ -69,8 +69,8 @@ def run_audit(args: argparse.Namespace) -> int:
         return EXIT_OK
     for r in records:
         when = r.to_dict()["time"]
-        flag = " (dry run)" if r.dry_run else ""
-        print(printable(f"{when}  {r.status:<8} {r.target or '-':<30} {r.response}/{r.action}"
+        flag = (" (dry run)" if r.dry_run else "") + (f" by {r.by}" if r.by else "")
+        print(printable(f"{when}  {r.id or '-':<12} {r.status:<8} {r.target or '-':<30} {r.response}/{r.action}"
                         f"{flag}: {r.reason or ''}"))
         print(printable(f"    alert: {r.rule} [{r.priority}] uuid={r.uuid or '-'} "
                         f"host={r.hostname or '-'}", 300))

@@ -4,12 +4,14 @@ with a clean one. Standalone pods are left alone unless allowed: nothing would b
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Union
 
 from falco_response import Action, ActionContext, Outcome
 from falco_response_kubernetes import (Connection, ConnectionParams, Kube, KubeError,
                                        check_connection, check_pod, meta, record_event,
                                        resolve_pod, run_action)
+from falco_response_kubernetes.gate import check_workload, require_evidence
+from falco_response_kubernetes.workloads import check_minimum_spec
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
@@ -18,12 +20,17 @@ class DeletePodParams(ConnectionParams, forbid_unknown_fields=True, omit_default
     grace_period_seconds: int = 0
     mode: Literal["delete", "evict"] = "delete"
     allow_standalone: bool = False
+    ignore_daemonsets: bool = True
+    ignore_statefulsets: bool = False
+    min_healthy_replicas: Union[int, str, None] = None
+    require_evidence: bool = False
 
 
 def make_delete_pod(params: DeletePodParams) -> Action:
     check_connection(params)
     if params.grace_period_seconds < 0:
         raise ValueError("grace_period_seconds must be 0 or more")
+    check_minimum_spec(params.min_healthy_replicas)
     connection = Connection(params)
     grace = params.grace_period_seconds
 
@@ -43,6 +50,10 @@ def make_delete_pod(params: DeletePodParams) -> Action:
         if not info.get("ownerReferences") and not params.allow_standalone:
             return ctx.skipped("standalone pod (no ownerReferences): deleting it loses the "
                                "workload; set allow_standalone: true to allow it", target=target)
+        if params.require_evidence:
+            require_evidence(ctx.previous, target)
+        guarded = check_workload(kube, resolved, params,
+                                 "evicting" if params.mode == "evict" else "deleting")
         path = f"/api/v1/namespaces/{ns}/pods/{name}"
         if params.mode == "evict":
             call = f"POST eviction for pod {ns}/{name} (grace {grace}s)"
@@ -51,7 +62,7 @@ def make_delete_pod(params: DeletePodParams) -> Action:
             call = f"DELETE pod {ns}/{name} (grace {grace}s)"
             request = f"DELETE {path}"
         detail: dict[str, object] = {"via": resolved.how, "request": request,
-                                     "grace_period_seconds": grace}
+                                     "grace_period_seconds": grace, **guarded}
         if ctx.dry_run:
             return ctx.would(f"would {call}", target=target, detail=detail)
         if params.mode == "evict":

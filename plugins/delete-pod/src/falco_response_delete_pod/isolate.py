@@ -91,10 +91,12 @@ def make_isolate_pod(params: IsolatePodParams) -> Action:
         detail["requests"] = [call for call, _ in steps]
         if ctx.dry_run:
             return ctx.would(f"would {calls}", target=target, detail=detail)
+        created: list[str] = []
         for call, policy in steps:  # policies first: the label then isolates at once
             if call.startswith("CREATE"):
                 try:
                     kube.create_network_policy(ns, policy)
+                    created.append(policy["metadata"]["name"])
                 except KubeError as exc:
                     if exc.status != 409:  # created meanwhile (another alert): fine
                         raise
@@ -103,6 +105,8 @@ def make_isolate_pod(params: IsolatePodParams) -> Action:
                                           {"spec": policy["spec"]})
             else:
                 kube.patch_pod(ns, name, {"metadata": {"labels": {QUARANTINE_LABEL: "true"}}})
+        detail["undo"] = {"namespace": ns, "name": name, "uid": meta(resolved.pod).get("uid"),
+                          "labelled": not labelled, "policies": created}
         if params.record_event:
             detail["event"] = record_event(kube, resolved.pod, "Pod", "v1",
                                            "Pod isolated by falco-response (deny-all "

@@ -99,6 +99,7 @@ class KmockCluster:
         self._thread = threading.Thread(target=self._run, name="kmock", daemon=True)
         self._by_node: dict[str, dict[tuple[str, str], None]] = {}
         self.evicted: list[tuple[str, str]] = []
+        self.logs: dict[tuple[str, str, str, bool], Any] = {}
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -156,6 +157,9 @@ class KmockCluster:
         km[node_list] << self._list_node_pods
         km[namespace_get] << self._get_namespace
         km[eviction] << self._evict
+        from . import kmock_reactions
+
+        kmock_reactions.declare(self)
 
     def _list_node_pods(self, request: Any) -> dict[str, Any]:
         node = request.params["fieldSelector"].split("=", 1)[1]
