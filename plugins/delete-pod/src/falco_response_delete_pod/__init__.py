@@ -45,8 +45,11 @@ SCALE_PERMISSIONS = [
 
 def make_no_undo(params: DeletePodParams) -> Any:
     def run(ctx: Any) -> Outcome:
-        return ctx.skipped("a deleted or evicted pod cannot be undone: it is gone (its "  # type: ignore[no-any-return]
-                           "controller started a new one); nothing changed")
+        data = ctx.data
+        return ctx.skipped(f"a deleted or evicted pod cannot be undone: pod "  # type: ignore[no-any-return]
+                           f"{data.get('namespace')}/{data.get('name')} was "
+                           f"{data.get('irreversible', 'deleted')} (its controller started a "
+                           "new one); nothing changed")
     return run
 
 

@@ -87,6 +87,9 @@ def make_delete_pod(params: DeletePodParams) -> Action:
             if gone:
                 return ctx.ok(target=target, reason="already gone")
             reason, verb = f"deleted (grace {grace}s)", "deleted"
+        # Not reversible; recorded so the trail says which pod (uid) went and undo says so.
+        detail["undo"] = {"namespace": ns, "name": name, "uid": info.get("uid"),
+                          "irreversible": verb}
         if params.record_event:
             detail["event"] = record_event(kube, resolved.pod, "Pod", "v1",
                                            f"Pod {verb} by falco-response", ctx.alert, ctx.log)

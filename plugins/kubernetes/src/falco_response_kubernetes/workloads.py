@@ -69,8 +69,13 @@ def get_owned(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, Any
                       name, namespace)
 
 
-def owner_chain(kube: Kube, pod: dict[str, Any]) -> list[Owner]:
-    """The pod's controllers, nearest first (ReplicaSet, then its Deployment)."""
+REPLICATED = ("ReplicaSet", "Deployment", "StatefulSet")
+
+
+def owner_chain(kube: Kube, pod: dict[str, Any],
+                kinds: tuple[str, ...] = REPLICATED) -> list[Owner]:
+    """The pod's controllers, nearest first (ReplicaSet, then its Deployment). Only owners
+    of ``kinds`` are read (what the caller's RBAC allows); others are named, not read."""
     chain: list[Owner] = []
     namespace = str((pod.get("metadata") or {}).get("namespace") or "")
     current: dict[str, Any] | None = pod
@@ -79,7 +84,7 @@ def owner_chain(kube: Kube, pod: dict[str, Any]) -> list[Owner]:
         if ref is None:
             break
         kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-        if kind not in KINDS or not is_dns_subdomain(name):
+        if kind not in KINDS or kind not in kinds or not is_dns_subdomain(name):
             chain.append(Owner(kind or "?", name or "?", namespace, None))
             break
         current = get_owned(kube, kind, namespace, name)
