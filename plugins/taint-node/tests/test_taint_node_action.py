@@ -197,7 +197,8 @@ def test_cordon_node(cluster, engine_for):
     out = outcome_of(engine, pod_alert("default", "web-1"))
     assert (out.status, out.target, out.reason) == (Status.OK, "node:node-b", "cordoned")
     patch, event = cluster.writes()
-    assert patch.data == {"spec": {"unschedulable": True}}
+    assert patch.data["spec"] == {"unschedulable": True}
+    assert list(patch.data["metadata"]["annotations"]) == ["falco-response.io/cordoned-by"]
     validate(event.data)
     cluster.clear_requests()
     again = outcome_of(engine, pod_alert("default", "web-1"))

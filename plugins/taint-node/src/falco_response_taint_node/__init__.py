@@ -9,6 +9,7 @@ from falco_response import RegisterAction, hookimpl
 
 from .cordon import CordonNodeParams, make_cordon_node
 from .taint import TaintNodeParams, make_taint_node
+from .uncordon import make_unnode
 
 NODE_PERMISSIONS = [
     "nodes: get, patch",
@@ -22,10 +23,10 @@ NODE_PERMISSIONS = [
 def register_actions(register: RegisterAction) -> None:
     register("taint-node", make_taint_node, params=TaintNodeParams, destructive=True,
              summary="Taints the alert's node (keeps other taints; optional cordon).",
-             permissions=NODE_PERMISSIONS, scope="node")
+             permissions=NODE_PERMISSIONS, scope="node", undo=make_unnode)
     register("cordon-node", make_cordon_node, params=CordonNodeParams, destructive=True,
              summary="Marks the alert's node unschedulable.", permissions=NODE_PERMISSIONS,
-             scope="node")
+             scope="node", undo=make_unnode)
 
 
 __all__ = ["CordonNodeParams", "TaintNodeParams", "make_cordon_node", "make_taint_node",

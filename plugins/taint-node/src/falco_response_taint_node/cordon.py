@@ -6,9 +6,9 @@ from typing import Any
 
 from falco_response import Action, ActionContext, Outcome
 from falco_response_kubernetes import (Connection, ConnectionParams, Kube, check_connection,
-                                       record_event, run_action)
+                                       meta, record_event, run_action)
 
-from .nodes import fetch_node
+from .nodes import CORDONED_BY, fetch_node, new_token
 
 
 class CordonNodeParams(ConnectionParams, forbid_unknown_fields=True, omit_defaults=True):
@@ -29,7 +29,10 @@ def make_cordon_node(params: CordonNodeParams) -> Action:
         if ctx.dry_run:
             return ctx.would(f"would PATCH node {name}: set spec.unschedulable=true",
                              target=target, detail=detail)
-        kube.patch_node(name, {"spec": {"unschedulable": True}})
+        token = new_token()  # says "cordoned by us" to undo; a person's cordon has none
+        kube.patch_node(name, {"metadata": {"annotations": {CORDONED_BY: token}},
+                               "spec": {"unschedulable": True}})
+        detail["undo"] = {"node": name, "uid": meta(node).get("uid"), "cordon_token": token}
         if params.record_event:
             detail["event"] = record_event(kube, node, "Node", "v1",
                                            "Node cordoned by falco-response", ctx.alert, ctx.log)

@@ -9,6 +9,15 @@ from falco_response_kubernetes import Kube, Skip, check_node, meta, resolve_node
 
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 MAX_CONFLICTS = 5
+CORDONED_BY = "falco-response.io/cordoned-by"
+"""Set (to a random token kept in the audit record) when we cordon a node: undo uncordons
+only a node that still carries our token."""
+
+
+def new_token() -> str:
+    import secrets
+
+    return secrets.token_hex(8)
 
 
 def fetch_node(ctx: ActionContext, kube: Kube, allow_control_plane: bool

@@ -15,7 +15,7 @@ from falco_response_kubernetes import (Connection, ConnectionParams, Kube, KubeE
                                        check_connection, meta, record_event, run_action)
 from falco_response_kubernetes.names import is_dns_subdomain
 
-from .nodes import MAX_CONFLICTS, fetch_node
+from .nodes import CORDONED_BY, MAX_CONFLICTS, fetch_node, new_token
 
 _NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
@@ -82,8 +82,11 @@ def make_taint_node(params: TaintNodeParams) -> Action:
                 spec["taints"] = new_taints
             if cordon:
                 spec["unschedulable"] = True
-            patch = {"metadata": {"resourceVersion": meta(node).get("resourceVersion")},
-                     "spec": spec}
+            patch: dict[str, Any] = {"metadata": {
+                "resourceVersion": meta(node).get("resourceVersion")}, "spec": spec}
+            token = new_token() if cordon else None
+            if token:
+                patch["metadata"]["annotations"] = {CORDONED_BY: token}
             try:
                 kube.patch_node(name, patch)
             except KubeError as exc:
@@ -93,6 +96,14 @@ def make_taint_node(params: TaintNodeParams) -> Action:
                     continue
                 raise
             detail["conflicts"] = attempt - 1
+            ours = ([t for t in new_taints if t.get("key") == params.key
+                     and t.get("effect") == params.effect] if new_taints is not None else [])
+            replaced = [t for t in (node.get("spec") or {}).get("taints") or []
+                        if isinstance(t, dict) and t.get("key") == params.key
+                        and t.get("effect") == params.effect]
+            detail["undo"] = {"node": name, "uid": meta(node).get("uid"),
+                              "taint": ours[0] if ours else None, "replaced": replaced,
+                              "cordon_token": token}
             if params.record_event:
                 detail["event"] = record_event(kube, node, "Node", "v1",
                                                f"Node tainted {text} by falco-response"
