@@ -125,7 +125,7 @@ def set_log(cluster: Any, namespace: str, pod: str, container: str, source: byte
 
 def _log(cluster: Any, request: Any) -> Any:
     container = request.params.get("container", "")
-    previous = request.params.get("previous", "false") == "true"
+    previous = request.params.get("previous", "false").lower() == "true"
     source = cluster.logs.get((request.namespace, request.name, container, previous))
     if source is None:
         message = (f"previous terminated container \"{container}\" in pod \"{request.name}\" "
