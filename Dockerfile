@@ -13,8 +13,8 @@ ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim AS build
 # The plugins to install, each a folder under plugins/. Plugins that need the shared
-# Kubernetes helpers (delete-pod, taint-node) pull plugins/kubernetes in by dependency.
-ARG PLUGINS="slack delete-pod taint-node"
+# Kubernetes helpers (delete-pod, taint-node, evidence) pull plugins/kubernetes in by dependency.
+ARG PLUGINS="slack delete-pod taint-node evidence"
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -37,7 +37,7 @@ RUN set -eu; \
     /opt/falco-response/bin/falco-response plugins
 
 FROM python:${PYTHON_VERSION}-slim AS runtime
-ARG PLUGINS="slack delete-pod taint-node"
+ARG PLUGINS="slack delete-pod taint-node evidence"
 LABEL org.opencontainers.image.title="falco-response" \
       org.opencontainers.image.description="A response engine for Falco alerts" \
       org.opencontainers.image.licenses="Apache-2.0" \

@@ -121,7 +121,8 @@ def test_eks_rbac_binds_the_group_to_the_plugins_cluster_roles() -> None:
         "*.yaml") for doc in yaml.safe_load_all(path.read_text())
         if doc and doc.get("kind") == "ClusterRole"}
     assert {b["roleRef"]["name"] for b in bindings} == {"falco-response-delete-pod",
-                                                        "falco-response-taint-node"}
+                                                        "falco-response-taint-node",
+                                                        "falco-response-evidence"}
     assert {b["roleRef"]["name"] for b in bindings} <= roles
     for binding in bindings:
         assert binding["kind"] == "ClusterRoleBinding"

@@ -76,8 +76,8 @@ def test_every_object_validates_for_a_current_kubernetes(objects) -> None:  # ty
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(["Namespace", "ServiceAccount", "Deployment", "Service",
                             "PodDisruptionBudget", "NetworkPolicy", "ConfigMap",
-                            "ClusterRoleBinding", "ClusterRoleBinding", "ClusterRole",
-                            "ClusterRole"])
+                            "ClusterRoleBinding", "ClusterRoleBinding", "ClusterRoleBinding",
+                            "ClusterRole", "ClusterRole", "ClusterRole"])
     for obj in objects:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
@@ -157,7 +157,7 @@ def test_cluster_role_bindings_bind_the_plugins_roles_to_our_account(objects) ->
     roles = {o["metadata"]["name"] for o in objects if o["kind"] == "ClusterRole"}
     bindings = [o for o in objects if o["kind"] == "ClusterRoleBinding"]
     assert {b["roleRef"]["name"] for b in bindings} == roles == {
-        "falco-response-delete-pod", "falco-response-taint-node"}
+        "falco-response-delete-pod", "falco-response-taint-node", "falco-response-evidence"}
     for binding in bindings:
         assert binding["subjects"] == [{"kind": "ServiceAccount",
                                         "name": account["metadata"]["name"],
@@ -256,7 +256,7 @@ def test_the_dockerfile_is_multi_stage_slim_and_non_root() -> None:
 def test_the_dockerfile_picks_plugins_by_build_arg_and_holds_no_secret() -> None:
     args = {a.split("=", 1)[0]: a.split("=", 1)[1].strip('"') for i, a in dockerfile()
             if i == "ARG" and "=" in a}
-    assert args["PLUGINS"] == "slack delete-pod taint-node"
+    assert args["PLUGINS"] == "slack delete-pod taint-node evidence"
     for name in args["PLUGINS"].split():
         assert (ROOT / "plugins" / name / "pyproject.toml").is_file(), name
     build = " ".join(a for i, a in stages()[0] if i == "RUN")
