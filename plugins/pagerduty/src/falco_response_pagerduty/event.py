@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from falco_response import Alert, Outcome, Priority
+from falco_response import Alert, Outcome, Priority, Status
 
 from .params import target_of
 
@@ -60,6 +60,10 @@ def details(alert: Alert, response: str, previous: Sequence[Outcome]) -> dict[st
         "containment": [{k: v for k, v in o.to_dict().items() if k != "response"}
                         for o in previous],
     }
+    evidence = [{"target": o.target, **o.detail["evidence"]} for o in previous
+                if o.status is Status.OK and isinstance(o.detail.get("evidence"), dict)]
+    if evidence:  # where the earlier collect-evidence action stored the pod's evidence
+        data["evidence"] = evidence
     if len(json.dumps(data, default=str)) > DETAILS_BUDGET:
         data["output"] = cut(alert.output, _SHORT_VALUE)
         data["output_fields"] = {k: cut(v, _SHORT_VALUE) if isinstance(v, str) else v

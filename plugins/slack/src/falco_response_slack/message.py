@@ -114,6 +114,24 @@ def _previous_block(response: str, previous: Sequence[Outcome]) -> dict[str, Any
     return {"type": "section", "text": _mrkdwn(fit("\n".join(lines), SECTION_TEXT_MAX, render))}
 
 
+def evidence_of(previous: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What earlier ``collect-evidence`` actions stored (their outcome's ``detail.evidence``)."""
+    found = []
+    for o in previous:
+        evidence = o.detail.get("evidence") if o.status is Status.OK else None
+        if isinstance(evidence, dict) and isinstance(evidence.get("uri"), str):
+            found.append({"target": o.target, **evidence})
+    return found
+
+
+def _evidence_block(evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    lines = [one_line(f"{e['uri']} ({e.get('size', '?')} bytes, sha256 "
+                      f"{str(e.get('sha256', '?'))[:16]}...)")[:_LINE_MAX] for e in evidence]
+    return {"type": "section", "text": _mrkdwn(fit("\n".join(lines), SECTION_TEXT_MAX,
+                                                   lambda raw: "*Evidence collected*\n" + "\n".join(
+                                                       "\u2022 " + code(x) for x in raw.split("\n"))))}
+
+
 def _context(alert: Alert) -> dict[str, Any]:
     parts = [("Time", alert.to_dict()["time"]), ("Source", alert.source)]
     if alert.hostname:
@@ -179,6 +197,9 @@ def build(alert: Alert, response: str, previous: Sequence[Outcome],
         lambda t: "*Alert*\n" + pre(t)))})
     if previous:
         detail.append(_previous_block(response, previous))
+        evidence = evidence_of(previous)
+        if evidence:
+            detail.append(_evidence_block(evidence))
     if suppressed:
         detail.append({"type": "section", "text": _mrkdwn(
             f"*{suppressed:,} similar alerts* (same rule and target) were suppressed by the "
