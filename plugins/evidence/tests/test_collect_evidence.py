@@ -167,3 +167,42 @@ def test_bad_parameters_are_load_errors(kubeconfig, params, why):
     with pytest.raises(ConfigError) as err:
         Engine.from_config(config)
     assert why in str(err.value) and "actions.ev.with" in str(err.value)
+
+
+def test_thirty_containers_each_get_their_log(cluster, engine_for, tmp_path):
+    pod = evidence_pod(cluster, name="many-1", containers=30)
+    out = outcome_of(engine_for("collect-evidence", {**sink(tmp_path), "previous_logs": False}),
+                     pod_alert("default", "many-1"))
+    manifest, files = open_archive(out.detail["evidence"]["uri"].removeprefix("file://"))
+    logs = sorted(f for f in files if f.startswith("logs/"))
+    assert len(logs) == 30 and "logs/sidecar-29.log" in logs
+    assert files["logs/sidecar-29.log"] == b"sidecar-29 line 1\nsidecar-29 line 2\n"
+
+
+def test_a_log_still_streaming_at_the_deadline_is_kept_as_far_as_it_got(cluster, kubeconfig,
+                                                                       tmp_path):
+    import asyncio
+
+    pod = evidence_pod(cluster, containers=1)
+    name = pod["metadata"]["name"]
+    sent = []
+
+    async def slow():
+        for i in range(200):              # 40 s at most: far past the deadline
+            sent.append(i)
+            yield b"tick %03d\n" % i
+            await asyncio.sleep(0.2)
+
+    set_log(cluster, "default", name, "web", slow)
+    engine = Engine.from_config({
+        "version": 1, "settings": {"action_timeout": "4s"},
+        "actions": {"ev": {"type": "collect-evidence", "with": {
+            "cluster": {"kubeconfig": kubeconfig}, "timeout_seconds": 2,
+            "sink": f"file://{tmp_path}/ev", "previous_logs": False}}},
+        "responses": [{"name": "r", "actions": ["ev"]}]})
+    out = outcome_of(engine, pod_alert("default", name))
+    assert out.status is Status.OK, out
+    manifest, files = open_archive(out.detail["evidence"]["uri"].removeprefix("file://"))
+    entry = next(f for f in manifest["files"] if f["name"] == "logs/web.log")
+    assert entry["note"] == "incomplete: the deadline passed while reading"
+    assert files["logs/web.log"].startswith(b"tick 000\n") and len(sent) < 200

@@ -104,6 +104,9 @@ def make_collect_evidence(params: EvidenceParams) -> Action:
             return ctx.would(f"would collect evidence for pod {ns}/{name} ({len(containers)} "
                              f"containers' logs, owners, events, node) to {shown}",
                              target=target, detail={"evidence": {"uri": shown}})
+        # Logs stop early enough to leave time for the manifest and the sink.
+        budget = ctx.remaining()
+        logs_until = ctx.deadline - min(5.0, max(0.5, budget * 0.2))
         archive = Archive(sink.spool_dir, started.timestamp())
         skipped: list[dict[str, str]] = []
         try:
@@ -132,7 +135,8 @@ def make_collect_evidence(params: EvidenceParams) -> Action:
                                         "reason": "max_total_bytes reached"})
                         continue
                     got = fetch_log(kube, ns, name, container, previous,
-                                    min(params.max_log_bytes, room), sink.spool_dir)
+                                    min(params.max_log_bytes, room), logs_until,
+                                    sink.spool_dir)
                     if got.spool is None:
                         skipped.append({"what": f"log {label}", "reason": got.note or "?"})
                         continue

@@ -18,11 +18,12 @@ class LogResult:
 
 
 def fetch_log(kube: Kube, namespace: str, pod: str, container: str, previous: bool,
-              limit: int, spool_dir: str | None = None) -> LogResult:
+              limit: int, deadline: float, spool_dir: str | None = None) -> LogResult:
+    """Stop reading at ``deadline`` (a ``time.monotonic()``), keeping what came."""
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
 
-    left = kube.deadline - time.monotonic()
+    left = deadline - time.monotonic()
     if left < 0.2:
         return LogResult(None, "not collected: the deadline passed")
     try:
@@ -41,7 +42,7 @@ def fetch_log(kube: Kube, namespace: str, pod: str, container: str, previous: bo
     try:
         for chunk in response.stream(CHUNK, decode_content=True):
             spool.write(chunk)
-            if time.monotonic() > kube.deadline:
+            if time.monotonic() > deadline:
                 note = "incomplete: the deadline passed while reading"
                 break
     except Exception as exc:

@@ -119,7 +119,7 @@ def _list_events(cluster: Any, request: Any) -> Any:
 def set_log(cluster: Any, namespace: str, pod: str, container: str, source: bytes | LogSource,
             *, previous: bool = False) -> None:
     """What ``GET .../pods/POD/log?container=C[&previous=true]`` answers: bytes, or a callable
-    giving an iterator of chunks (streamed, for large logs)."""
+    giving an iterator (or async iterator) of chunks (streamed, for large or slow logs)."""
     cluster.logs[(namespace, pod, container, previous)] = source
 
 
@@ -134,4 +134,7 @@ def _log(cluster: Any, request: Any) -> Any:
                         payload=status_body(400 if previous else 404, "BadRequest", message))
     if isinstance(source, bytes):
         return source
-    return (chunk for chunk in source())
+    chunks = source()
+    if hasattr(chunks, "__aiter__"):  # an async generator: a slow log that does not block kmock
+        return chunks
+    return (chunk for chunk in chunks)
