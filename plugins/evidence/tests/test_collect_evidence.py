@@ -206,3 +206,26 @@ def test_a_log_still_streaming_at_the_deadline_is_kept_as_far_as_it_got(cluster,
     entry = next(f for f in manifest["files"] if f["name"] == "logs/web.log")
     assert entry["note"] == "incomplete: the deadline passed while reading"
     assert files["logs/web.log"].startswith(b"tick 000\n") and len(sent) < 200
+
+
+def test_require_evidence_on_isolate_label_and_scale(cluster, kubeconfig, tmp_path):
+    """Without a collection earlier in the response, each of them is skipped; after one for
+    the same pod, each runs."""
+    pod = evidence_pod(cluster)
+    name = pod["metadata"]["name"]
+    with_ = {"cluster": {"kubeconfig": kubeconfig}, "timeout_seconds": 2, "require_evidence": True}
+    contain = {"isolate": {"type": "isolate-pod", "with": with_},
+               "tag": {"type": "label-pod", "with": {**with_, "labels": {"team": "secops"}}},
+               "suspend": {"type": "scale-to-zero", "with": with_}}
+    collect = {"type": "collect-evidence", "with": {"cluster": {"kubeconfig": kubeconfig},
+                                                    "sink": f"file://{tmp_path}/ev"}}
+    bare = Engine.from_config({"version": 1, "actions": contain, "responses": [
+        {"name": "r", "actions": list(contain)}]})
+    [result] = bare.handle(pod_alert("default", name))
+    assert [o.status for o in result.outcomes] == [Status.SKIPPED] * 3
+    assert all(o.reason.startswith("evidence collection failed") for o in result.outcomes)
+    assert [r for r in cluster.requests() if method(r) != "GET"] == []
+    full = Engine.from_config({"version": 1, "actions": {"collect": collect, **contain},
+                               "responses": [{"name": "r", "actions": ["collect", *contain]}]})
+    [result] = full.handle(pod_alert("default", name))
+    assert [o.status for o in result.outcomes] == [Status.OK] * 4, result.outcomes

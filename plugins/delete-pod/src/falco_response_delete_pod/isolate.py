@@ -13,6 +13,7 @@ from falco_response import Action, ActionContext, Outcome
 from falco_response_kubernetes import (Connection, ConnectionParams, Kube, KubeError,
                                        check_connection, check_pod, meta, record_event,
                                        resolve_pod, run_action)
+from falco_response_kubernetes.gate import require_evidence
 from falco_response_kubernetes.names import is_dns_subdomain
 
 QUARANTINE_LABEL = "falco-response.io/quarantine"
@@ -22,6 +23,7 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "falco-response"}
 class IsolatePodParams(ConnectionParams, forbid_unknown_fields=True, omit_defaults=True):
     allow_dns: bool = False
     policy_name: str = "falco-response-quarantine"
+    require_evidence: bool = False
 
 
 def deny_all_policy(namespace: str, name: str) -> dict[str, Any]:
@@ -69,6 +71,8 @@ def make_isolate_pod(params: IsolatePodParams) -> Action:
         if resolved.pod is None:
             return ctx.skipped(f"pod {ns}/{name} is gone: nothing to isolate", target=target)
         check_pod(kube, resolved, ctx.settings)
+        if params.require_evidence:
+            require_evidence(ctx.previous, target)
         wanted = [deny_all_policy(ns, params.policy_name)]
         if params.allow_dns:
             wanted.append(allow_dns_policy(ns, f"{params.policy_name}-allow-dns"))
