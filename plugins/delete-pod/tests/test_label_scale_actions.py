@@ -88,6 +88,17 @@ def test_scale_to_zero_records_replicas_then_scales(cluster, engine_for):
     assert cluster.writes() == []
 
 
+def test_scale_to_zero_records_a_valid_event_on_the_workload(cluster, engine_for):
+    pod = deployment(cluster, replicas=2)[0]
+    out = outcome_of(engine_for("scale-to-zero", {"record_event": True}),
+                     pod_alert("default", pod["metadata"]["name"]))
+    assert out.status is Status.OK and out.detail["event"] == "recorded"
+    event = [r for r in cluster.writes() if r.url.path.endswith("/events")][0]
+    validate(event.data)
+    assert event.data["involvedObject"]["kind"] == "Deployment"
+    assert event.data["involvedObject"]["name"] == "web"
+
+
 def test_scale_to_zero_statefulset_and_dry_run(cluster, engine_for):
     owned_by(cluster, "StatefulSet", "db", replicas=2)
     out = outcome_of(engine_for("scale-to-zero", dry_run=True), pod_alert("default", "db-0"))

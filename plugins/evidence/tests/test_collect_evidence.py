@@ -159,6 +159,7 @@ def test_require_evidence_skips_the_kill_when_collection_failed(cluster, kubecon
     ({"sink": "s3://bucket/x", "s3": {"server_side_encryption": "rot13"}}, "rot13"),
     ({"sink": "file:///tmp", "max_log_bytes": 10}, "at least 1024"),
     ({"sink": "file:///tmp", "cluster_name": "a/b"}, "cluster_name"),
+    ({"sink": "file:///tmp", "record_event": True}, "collect-evidence only reads"),
 ])
 def test_bad_parameters_are_load_errors(kubeconfig, params, why):
     config = {"version": 1, "actions": {"ev": {"type": "collect-evidence", "with": {

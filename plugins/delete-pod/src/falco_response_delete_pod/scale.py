@@ -10,8 +10,8 @@ from typing import Any
 
 from falco_response import Action, ActionContext, Outcome
 from falco_response_kubernetes import (Connection, ConnectionParams, Kube, Skip,
-                                       check_connection, check_pod, meta, resolve_pod,
-                                       run_action)
+                                       check_connection, check_pod, meta, record_event,
+                                       resolve_pod, run_action)
 from falco_response_kubernetes.gate import require_evidence
 from falco_response_kubernetes.targets import IGNORE_ANNOTATION
 from falco_response_kubernetes.undo_runner import changed, run_undo
@@ -71,6 +71,10 @@ def make_scale_to_zero(params: ScaleToZeroParams) -> Action:
         patch_scale(kube, workload.kind, ns, workload.name, 0)
         detail["undo"] = {"kind": workload.kind, "namespace": ns, "name": workload.name,
                           "uid": info.get("uid"), "replicas": current}
+        if params.record_event:
+            detail["event"] = record_event(kube, workload.obj, workload.kind, "apps/v1",
+                                           f"{workload.kind} scaled from {current} to 0 by "
+                                           "falco-response", ctx.alert, ctx.log)
         return ctx.ok(target=target, reason=f"scaled {target} from {current} to 0 replicas",
                       detail=detail)
 

@@ -47,6 +47,9 @@ def cluster_label(params: EvidenceParams) -> str:
 def check(params: EvidenceParams) -> tuple[str, str, str]:
     """(scheme, bucket or directory, key prefix); ``ValueError`` says what is wrong."""
     check_connection(params)
+    if params.record_event:
+        raise ValueError("record_event: collect-evidence only reads (its ClusterRole cannot "
+                         "create Events)")
     if params.max_log_bytes < 1024:
         raise ValueError("max_log_bytes must be at least 1024")
     if params.max_total_bytes < params.max_log_bytes:
