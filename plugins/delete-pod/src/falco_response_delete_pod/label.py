@@ -80,7 +80,7 @@ def make_label_pod(params: LabelPodParams) -> Action:
     return run
 
 
-def unlabel(kube: Kube, ctx: Any, data: dict[str, Any], *, apply: bool) -> str:
+def unlabel(kube: Kube, data: dict[str, Any], *, apply: bool) -> str:
     """Check the pod still carries our labels; remove them (``apply``). Returns what was
     (or would be) done; :class:`Skip` via :func:`changed` when it is unsafe."""
     ns, name = str(data["namespace"]), str(data["name"])
@@ -112,7 +112,7 @@ def make_unlabel_pod(params: LabelPodParams) -> Any:
     connection = Connection(params)
 
     def body(ctx: Any, kube: Kube) -> Outcome:
-        done = unlabel(kube, ctx, ctx.data, apply=not ctx.dry_run)
+        done = unlabel(kube, ctx.data, apply=not ctx.dry_run)
         if ctx.dry_run:
             return ctx.would(f"would {done}")  # type: ignore[no-any-return]
         return ctx.ok(reason=f"undone: {done}")  # type: ignore[no-any-return]
