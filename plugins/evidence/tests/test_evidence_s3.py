@@ -47,3 +47,23 @@ def test_an_unreachable_bucket_is_a_failed_outcome_without_credentials(cluster, 
     assert out.reason.startswith("evidence collected but not stored: could not upload to "
                                  "s3://no-such-bucket/")
     assert "NoSuchBucket" in out.reason and "testing" not in out.reason
+
+
+def test_kms_settings_are_passed_through(cluster, engine_for, moto_endpoint):
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="forensics-kms")
+    key_id = kms.create_key(Description="evidence")["KeyMetadata"]["KeyId"]
+    pod = evidence_pod(cluster)
+    params = {"sink": "s3://forensics-kms/ev",
+              "s3": {"endpoint_url": moto_endpoint, "region": "us-east-1",
+                     "server_side_encryption": "aws:kms", "sse_kms_key_id": key_id,
+                     "storage_class": "STANDARD_IA"}}
+    out = outcome_of(engine_for("collect-evidence", params),
+                     pod_alert("default", pod["metadata"]["name"]))
+    assert out.status is Status.OK, out
+    key = out.detail["evidence"]["uri"].removeprefix("s3://forensics-kms/")
+    head = s3.head_object(Bucket="forensics-kms", Key=key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert key_id in head["SSEKMSKeyId"]
+    assert head["StorageClass"] == "STANDARD_IA"
