@@ -269,6 +269,12 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
                 retention = parse_duration(settings_spec.audit.retention)
             except ValueError as exc:
                 problems.add("settings.audit.retention", str(exc))
+        if settings_spec.store is not None:
+            from .state.urls import check_store_url
+
+            store_problem = check_store_url(settings_spec.store)
+            if store_problem is not None:
+                problems.add("settings.store", store_problem)
     if problems.items:
         raise ConfigError(problems.items)
     assert settings_spec is not None

@@ -3,7 +3,8 @@ its backends, chosen by URL.
 
 - ``memory://``: this process only;
 - ``sqlite:///var/lib/falco-response/state.db``: one file, several processes on one host;
-- ``dynamodb://table-name?region=eu-west-1``: many hosts and Lambda (``&endpoint_url=`` too).
+- ``dynamodb://table-name?region=eu-west-1``: many hosts and Lambda (``&endpoint_url=`` too);
+- ``redis://host:6379/0`` / ``rediss://`` (TLS): replicas in a cluster (Redis or Valkey).
 
 The config names the store in ``settings.store``; the Lambda handler's
 ``FALCO_RESPONSE_STORE`` overrides it.
@@ -79,5 +80,9 @@ def open_store(url_or_settings: Any) -> StateStore:
 
         return DynamoDBStore(parts.netloc, region=query.get("region"),
                              endpoint_url=query.get("endpoint_url"))
-    raise ValueError(f"store URL {url!r}: unknown scheme (use memory://, sqlite:///path or "
-                     "dynamodb://table)")
+    if scheme in ("redis", "rediss"):
+        from .redis import RedisStore
+
+        return RedisStore(url)
+    raise ValueError(f"store URL {url!r}: unknown scheme (use memory://, sqlite:///path, "
+                     "dynamodb://table or redis://host)")
