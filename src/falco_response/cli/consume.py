@@ -1,4 +1,5 @@
-"""``consume --queue-url URL``: take alerts from an SQS queue (several replicas, one queue).
+"""``consume --queue-url URL``: take alerts from an SQS queue (several replicas, one queue);
+``consume nats://...``: from a NATS JetStream stream (see ``consume_nats``).
 
 boto3 (the ``aws`` or ``server`` extra) is imported only when the command runs. The usual
 AWS settings apply (``AWS_REGION``, ``AWS_ENDPOINT_URL_SQS``, IRSA / pod identity).
@@ -18,12 +19,14 @@ from .common import add_config_option, load_engine
 
 def add_parser(subparsers: Any) -> None:
     consume = subparsers.add_parser(
-        "consume", help="take alerts from an SQS queue (long polling)",
+        "consume", help="take alerts from an SQS queue or a NATS JetStream stream",
         description="Receive alerts from an SQS queue, extend each message's visibility "
                     "while its actions run, delete it when they finished without failure, "
                     "and leave failures to the queue's redrive policy.")
     add_config_option(consume)
-    consume.add_argument("--queue-url", required=True, help="the SQS queue URL")
+    consume.add_argument("source", nargs="?", metavar="nats://HOST:4222?stream=S&consumer=C",
+                         help="a NATS JetStream source (instead of --queue-url)")
+    consume.add_argument("--queue-url", help="the SQS queue URL")
     consume.add_argument("--region", default=None, help="AWS region (default: from the "
                          "environment, else from the queue URL)")
     consume.add_argument("--endpoint-url", default=None, help="SQS endpoint (tests, VPC "
@@ -54,6 +57,14 @@ def region_of(queue_url: str) -> str | None:
 
 
 def run_consume(args: argparse.Namespace) -> int:
+    if (args.source is None) == (args.queue_url is None):
+        print("error: give either --queue-url URL (SQS) or nats://host:4222?stream=S&consumer=C",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.source is not None:
+        from .consume_nats import run_nats
+
+        return run_nats(args)
     import boto3  # type: ignore[import-untyped]
 
     from ..server.health import HealthServer

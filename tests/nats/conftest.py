@@ -1,0 +1,50 @@
+"""Fixtures: a real nats-server with JetStream per test, streams FALCO (falco.>) and
+FALCO_DEAD (falco-response.dead), and an environment where a ``consume`` subprocess finds
+the recorder test plugin."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+SERVER_TESTS = HERE.parent / "server"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(SERVER_TESTS))  # recorder_plugin, server_helpers
+
+from nats_server import NatsServer, make_streams  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_logs() -> None:
+    from falco_response.logs import configure_logging
+
+    configure_logging("error")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path)
+    server.start()
+    make_streams(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plugin_env(tmp_path: Path) -> dict[str, str]:
+    site = tmp_path / "site"
+    dist = site / "falco_response_recorder-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: falco-response-recorder\n"
+                                   "Version: 0.1\n")
+    (dist / "entry_points.txt").write_text("[falco_response]\nrecorder = recorder_plugin\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(SERVER_TESTS),
+                                         env.get("PYTHONPATH", "")])
+    env["FALCO_RESPONSE_LOG_LEVEL"] = "warning"
+    return env
