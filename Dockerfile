@@ -25,7 +25,7 @@ RUN set -eu; \
     /opt/falco-response/bin/pip install --upgrade pip; \
     mkdir /wheels; \
     /opt/falco-response/bin/pip wheel --no-deps --wheel-dir /wheels . plugins/kubernetes; \
-    requirements="falco-response[server]"; \
+    requirements="falco-response[server,redis,nats]"; \
     for name in ${PLUGINS}; do \
         if [ ! -f "plugins/${name}/pyproject.toml" ]; then \
             echo "unknown plugin: ${name} (no plugins/${name}/pyproject.toml)" >&2; exit 1; \

@@ -77,7 +77,8 @@ def test_every_object_validates_for_a_current_kubernetes(objects) -> None:  # ty
     assert kinds == sorted(["Namespace", "ServiceAccount", "Deployment", "Service",
                             "PodDisruptionBudget", "NetworkPolicy", "ConfigMap",
                             "ClusterRoleBinding", "ClusterRoleBinding", "ClusterRoleBinding",
-                            "ClusterRole", "ClusterRole", "ClusterRole"])
+                            "ClusterRole", "ClusterRole", "ClusterRole",
+                            "StatefulSet", "Service", "NetworkPolicy"])
     for obj in objects:
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
@@ -134,14 +135,14 @@ def test_the_deployment_is_hardened_and_probed(objects) -> None:  # type: ignore
 
 def test_service_pdb_and_network_policy_select_the_pods(objects) -> None:  # type: ignore[no-untyped-def]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    service = one(objects, "Service")
+    service = one(objects, "Service", "falco-response")
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert {p["targetPort"] for p in service["spec"]["ports"]} == {"https", "https-token",
                                                                    "health"}
     pdb = one(objects, "PodDisruptionBudget")
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert pdb["spec"]["minAvailable"] == 1
-    policy = one(objects, "NetworkPolicy")
+    policy = one(objects, "NetworkPolicy", "falco-response")
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     alerts_rule, metrics_rule = policy["spec"]["ingress"]
     (source,) = alerts_rule["from"]
@@ -196,7 +197,7 @@ def test_falco_values_send_alerts_with_mutual_tls(objects) -> None:  # type: ign
     assert values["falco"]["json_output"] is True
     assert http["enabled"] is True and http["mtls"] is True and http["insecure"] is False
     assert http["keep_alive"] is True
-    service = one(objects, "Service")
+    service = one(objects, "Service", "falco-response")
     namespace = service["metadata"]["namespace"]
     port = next(p["port"] for p in service["spec"]["ports"] if p["targetPort"] == "https")
     assert http["url"] == f"https://{service['metadata']['name']}.{namespace}.svc:{port}/"
@@ -208,7 +209,7 @@ def test_falco_values_send_alerts_with_mutual_tls(objects) -> None:  # type: ign
 def test_falcosidekick_values_use_the_token_listener_and_keep_the_token_out(objects) -> None:  # type: ignore[no-untyped-def]
     text = (BASE / "falcosidekick-values.yaml").read_text()
     values = yaml.safe_load(text)
-    service = one(objects, "Service")
+    service = one(objects, "Service", "falco-response")
     port = next(p["port"] for p in service["spec"]["ports"] if p["targetPort"] == "https-token")
     webhook = values["config"]["webhook"]
     assert webhook["address"].endswith(f".svc:{port}/") and webhook["checkcert"] is True
