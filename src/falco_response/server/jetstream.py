@@ -135,6 +135,7 @@ class JetStreamConsumer:
         wake.cancel()
         if fetch not in done:  # stopping: a fetch that still delivers is let go (unacked)
             fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
             return []
         try:
             return list(fetch.result())

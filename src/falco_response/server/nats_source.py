@@ -98,8 +98,12 @@ def parse_nats_url(url: str) -> NatsSource:
 
 def connect_options(source: NatsSource, env: Any = None) -> dict[str, Any]:
     """``nats.connect`` keyword arguments: credentials and TLS from the environment."""
-    env = os.environ if env is None else env
-    get = lambda key: env.get(ENV[key]) or None  # noqa: E731
+    environ: Any = os.environ if env is None else env
+
+    def get(key: str) -> str | None:
+        value = environ.get(ENV[key])
+        return str(value) if value else None
+
     options: dict[str, Any] = {}
     if get("token"):
         options["token"] = get("token")
@@ -114,7 +118,8 @@ def connect_options(source: NatsSource, env: Any = None) -> dict[str, Any]:
         import ssl
 
         context = ssl.create_default_context(cafile=get("ca_file"))
-        if get("cert_file"):
-            context.load_cert_chain(get("cert_file"), get("key_file"))
+        cert = get("cert_file")
+        if cert:
+            context.load_cert_chain(cert, get("key_file"))
         options["tls"] = context
     return options
