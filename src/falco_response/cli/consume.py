@@ -20,12 +20,14 @@ from .common import add_config_option, load_engine
 def add_parser(subparsers: Any) -> None:
     consume = subparsers.add_parser(
         "consume", help="take alerts from an SQS queue or a NATS JetStream stream",
-        description="Receive alerts from an SQS queue, extend each message's visibility "
-                    "while its actions run, delete it when they finished without failure, "
-                    "and leave failures to the queue's redrive policy.")
+        description="Receive alerts from an SQS queue (--queue-url) or a NATS JetStream "
+                    "stream (SOURCE: nats://host:4222?stream=S&consumer=C), keep each message "
+                    "from other replicas while its actions run, remove it when they finished "
+                    "without failure, and leave failures to redelivery and the dead letters.")
     add_config_option(consume)
-    consume.add_argument("source", nargs="?", metavar="nats://HOST:4222?stream=S&consumer=C",
-                         help="a NATS JetStream source (instead of --queue-url)")
+    consume.add_argument("source", nargs="?", metavar="SOURCE",
+                         help="nats://host:4222?stream=S&consumer=C: a NATS JetStream durable "
+                              "consumer (instead of --queue-url; see docs/server.md)")
     consume.add_argument("--queue-url", help="the SQS queue URL")
     consume.add_argument("--region", default=None, help="AWS region (default: from the "
                          "environment, else from the queue URL)")
