@@ -250,3 +250,16 @@ def test_token_auth_from_the_environment(
         assert token not in (tmp_path / "ok.log").read_text()
     finally:
         server.stop()
+
+
+def test_consume_takes_exactly_one_source(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from falco_response.cli import main
+
+    cfg = write_yaml(tmp_path / "cfg.yaml", config(tmp_path / "r.txt"))
+    assert main(["consume", "--config", str(cfg)]) == 2
+    assert "either --queue-url" in capsys.readouterr().err
+    assert main(["consume", "nats://h:4222?stream=S&consumer=C", "--queue-url",
+                 "https://sqs.eu-west-1.amazonaws.com/1/q", "--config", str(cfg)]) == 2
+    assert main(["consume", "nats://h:4222?stream=S", "--config", str(cfg)]) == 2
+    assert "needs ?consumer=" in capsys.readouterr().err
