@@ -34,7 +34,7 @@ def store_problems(store: str) -> list[tuple[str, str]]:
     ("dynamodb://t?regoin=eu-west-1", "unknown option(s) regoin"),
     ("memory://somewhere", "memory:// takes no host"),
     ("redis://", "names no host"),
-    ("redis://host:99999/0", "Port out of range"),
+    ("redis://host:99999/0", "port is not a number from 1 to 65535"),
     ("redis://host:6379/zero", "database number"),
     ("redis://host/0?db=3", "unknown option(s) db"),
     ("redis://host/0?timeout=-1", "timeout must be a positive"),
@@ -55,8 +55,10 @@ def test_a_missing_extra_is_a_load_problem(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_password_in_a_bad_url_is_not_echoed() -> None:
-    reason = check_store_url("bogus://user:hunter2-secret@host/x") or ""
-    assert reason and "hunter2" not in reason
+    for url in ("bogus://user:hunter2-secret@host/x", "redis://:hunter2/secret@host:6379/0",
+                "redis://:hunter2@host:port/0"):
+        reason = check_store_url(url) or ""
+        assert reason and "hunter2" not in reason and "secret" not in reason, reason
 
 
 def test_good_urls_pass() -> None:

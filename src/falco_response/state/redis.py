@@ -101,15 +101,16 @@ def check_url(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        return f"malformed URL: {exc}"
+    except ValueError:  # its message may quote part of a password: say it without it
+        return ("malformed URL: the port is not a number from 1 to 65535 (percent-encode "
+                "'/', '@' and ':' in a password, or set FALCO_RESPONSE_REDIS_PASSWORD)")
     if not parts.hostname:
         return "names no host: use redis://host:6379/0"
     if port is not None and not 0 < port < 65536:
         return "port out of range"
     db = parts.path.strip("/")
     if db and not db.isdigit():
-        return f"the path must be a database number (/0), not {parts.path!r}"
+        return "the path must be a database number, as in redis://host:6379/0"
     unknown = set(parse_qs(parts.query)) - set(OPTIONS)
     if unknown:
         return f"unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(OPTIONS)})"
