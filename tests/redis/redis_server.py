@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, *, password: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, password: str | None = None,
+                 tls: tuple[str, str, str] | None = None) -> None:
+        """``tls``: (certificate, key, CA) files; the server then speaks TLS only."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server "
@@ -27,6 +29,7 @@ class RedisServer:
         self.binary = binary
         self.workdir = workdir
         self.password = password
+        self.tls = tls
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -40,6 +43,11 @@ class RedisServer:
                 "--protected-mode", "no"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            cert, key, ca = self.tls
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += ["--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca,
+                     "--tls-auth-clients", "no"]
         self.log = (self.workdir / "redis.log").open("ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 20
@@ -48,6 +56,8 @@ class RedisServer:
                 raise RuntimeError(f"redis-server exited {self.proc.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    if self.tls:
+                        return  # listening; the TLS handshake is the client's test
                     sock.sendall(b"PING\r\n")
                     if sock.recv(64):
                         return

@@ -192,3 +192,27 @@ def test_the_redis_client_is_not_imported_unless_the_store_is_configured() -> No
          "open_store('redis://127.0.0.1:1/0'); print('redis' in sys.modules)"],
         check=True, capture_output=True, text=True, timeout=60).stdout
     assert with_redis.strip().splitlines()[-1] == "True"
+
+
+def test_rediss_with_a_ca_from_the_environment(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    files = [str(tmp_path / n) for n in ("server.pem", "server.key", "ca.pem")]
+    cert.cert_chain_pems[0].write_to_path(files[0])
+    cert.private_key_pem.write_to_path(files[1])
+    ca.cert_pem.write_to_path(files[2])
+    server = RedisServer(tmp_path, tls=(files[0], files[1], files[2]))
+    server.start()
+    url = f"rediss://127.0.0.1:{server.port}/0?timeout=2"
+    try:
+        with pytest.raises(StoreError):  # the system's CAs do not trust ours
+            RedisStore(url).claim("k", 60)
+        monkeypatch.setenv("FALCO_RESPONSE_REDIS_CA_FILE", files[2])
+        store = RedisStore(url)
+        assert store.claim("k", 60) and not store.claim("k", 60)
+        store.close()
+    finally:
+        server.stop()
