@@ -20,7 +20,7 @@ def free_port() -> int:
 
 class RedisServer:
     def __init__(self, workdir: Path, *, password: str | None = None,
-                 tls: tuple[str, str, str] | None = None) -> None:
+                 tls: tuple[str, str, str] | None = None, persist: bool = False) -> None:
         """``tls``: (certificate, key, CA) files; the server then speaks TLS only."""
         binary = shutil.which("redis-server")
         if binary is None:
@@ -30,6 +30,7 @@ class RedisServer:
         self.workdir = workdir
         self.password = password
         self.tls = tls
+        self.persist = persist  # an append-only file synced on every write, kept on restart
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -39,8 +40,9 @@ class RedisServer:
 
     def start(self) -> None:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
-                "--protected-mode", "no"]
+                "--save", "", "--dir", str(self.workdir), "--protected-mode", "no"]
+        args += (["--appendonly", "yes", "--appendfsync", "always"] if self.persist
+                 else ["--appendonly", "no"])
         if self.password:
             args += ["--requirepass", self.password]
         if self.tls:
