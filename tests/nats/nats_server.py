@@ -31,9 +31,12 @@ def binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, workdir: Path, *, token: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, token: str | None = None,
+                 nkey: str | None = None) -> None:
+        """``nkey``: the one user's public NKey (then only that key may connect)."""
         self.workdir = workdir
         self.token = token
+        self.nkey = nkey
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -46,6 +49,10 @@ class NatsServer:
                 "-p", str(self.port)]
         if self.token:
             args += ["--auth", self.token]
+        if self.nkey:
+            conf = self.workdir / "nats.conf"
+            conf.write_text(f'authorization {{ users = [ {{ nkey: "{self.nkey}" }} ] }}\n')
+            args += ["-c", str(conf)]
         self.log = (self.workdir / "nats.log").open("ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 20

@@ -263,3 +263,37 @@ def test_consume_takes_exactly_one_source(tmp_path: Path,
                  "https://sqs.eu-west-1.amazonaws.com/1/q", "--config", str(cfg)]) == 2
     assert main(["consume", "nats://h:4222?stream=S", "--config", str(cfg)]) == 2
     assert "needs ?consumer=" in capsys.readouterr().err
+
+
+def test_nkey_seed_file_from_the_environment(tmp_path: Path, consume: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import os
+
+    import nats
+    import nkeys
+
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+    seed_file = tmp_path / "user.nk"
+    seed_file.write_bytes(seed)
+    server = NatsServer(tmp_path, nkey=public)
+    server.start()
+    try:
+        async def setup() -> None:
+            nc = await nats.connect(server.url, nkeys_seed=str(seed_file))
+            js = nc.jetstream()
+            await js.add_stream(name="FALCO", subjects=["falco.>"])
+            body = sidekick_alert("nk1")
+            await js.publish("falco.critical.terminal_shell_in_container",
+                             json.dumps(body).encode())
+            await nc.close()
+        asyncio.run(setup())
+        monkeypatch.setenv("FALCO_RESPONSE_NATS_NKEY_SEED", str(seed_file))
+        record = tmp_path / "record.txt"
+        running = consume(source_url(server), record)
+        assert running.error is None
+        wait_for(lambda: recorded(record) == ["nk1"], 30, "the alert")
+        running.stop()
+    finally:
+        server.stop()
