@@ -30,6 +30,18 @@ HOST = "FALCO_RESPONSE_HOST"
 PORT = "FALCO_RESPONSE_PORT"
 QUEUE = "FALCO_RESPONSE_QUEUE"
 TOKENS = "FALCO_RESPONSE_TOKENS"
+REDIS_PASSWORD = "FALCO_RESPONSE_REDIS_PASSWORD"
+REDIS_CA_FILE = "FALCO_RESPONSE_REDIS_CA_FILE"
+REDIS_CERT_FILE = "FALCO_RESPONSE_REDIS_CERT_FILE"
+REDIS_KEY_FILE = "FALCO_RESPONSE_REDIS_KEY_FILE"
+NATS_TOKEN = "FALCO_RESPONSE_NATS_TOKEN"
+NATS_USER = "FALCO_RESPONSE_NATS_USER"
+NATS_PASSWORD = "FALCO_RESPONSE_NATS_PASSWORD"
+NATS_CREDS = "FALCO_RESPONSE_NATS_CREDS"
+NATS_NKEY_SEED = "FALCO_RESPONSE_NATS_NKEY_SEED"
+NATS_CA_FILE = "FALCO_RESPONSE_NATS_CA_FILE"
+NATS_CERT_FILE = "FALCO_RESPONSE_NATS_CERT_FILE"
+NATS_KEY_FILE = "FALCO_RESPONSE_NATS_KEY_FILE"
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(CONFIG, "unset (Lambda: `falco-response.yaml` in the code directory)",
@@ -46,7 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
              "Comma-separated plugin names not to load: entry-point names such as `slack`, "
              "or a built-in's short name such as `log_action`."),
     Variable(STORE, "`settings.store`, else `memory://`", "the Lambda handler",
-             "The state store URL (`memory://`, `sqlite:///path`, `dynamodb://table`); "
+             "The state store URL (`memory://`, `sqlite:///path`, `dynamodb://table`, "
+             "`redis://host:6379/0`); "
              "`none` turns idempotency off."),
     Variable(IDEMPOTENCY_TTL, "`24h`", "the Lambda handler",
              "How long an idempotency claim lives: seconds, or `30m`, `24h`, `7d`."),
@@ -59,6 +72,26 @@ VARIABLES: tuple[Variable, ...] = (
              "The SQLite file of the durable intake queue (`--queue`)."),
     Variable(TOKENS, "unset", "`serve`",
              "Bearer tokens accepted, comma-separated (the default of `--token-env`)."),
+    Variable(REDIS_PASSWORD, "unset", "the `redis://` store",
+             "The Redis/Valkey password when the store URL has none."),
+    Variable(REDIS_CA_FILE, "the system's CAs", "the `rediss://` store",
+             "CA bundle that verifies the Redis server's certificate."),
+    Variable(REDIS_CERT_FILE, "unset", "the `rediss://` store",
+             "Client certificate (PEM) for mutual TLS with Redis."),
+    Variable(REDIS_KEY_FILE, "unset", "the `rediss://` store",
+             "The client certificate's private key."),
+    Variable(NATS_TOKEN, "unset", "`consume nats://`", "NATS token authentication."),
+    Variable(NATS_USER, "unset", "`consume nats://`", "NATS user (with the password below)."),
+    Variable(NATS_PASSWORD, "unset", "`consume nats://`", "The NATS user's password."),
+    Variable(NATS_CREDS, "unset", "`consume nats://`",
+             "A NATS `.creds` file (user JWT and NKey seed)."),
+    Variable(NATS_NKEY_SEED, "unset", "`consume nats://`", "A file holding an NKey seed."),
+    Variable(NATS_CA_FILE, "the system's CAs", "`consume nats://`",
+             "CA bundle that verifies the NATS server (TLS)."),
+    Variable(NATS_CERT_FILE, "unset", "`consume nats://`",
+             "Client certificate (PEM) for mutual TLS with NATS."),
+    Variable(NATS_KEY_FILE, "unset", "`consume nats://`",
+             "The client certificate's private key."),
 )
 
 FOREIGN: tuple[Variable, ...] = (

@@ -16,15 +16,17 @@ from typing import Any
 
 import msgspec
 
+from .. import environment
+
 ENV = {
-    "token": "FALCO_RESPONSE_NATS_TOKEN",
-    "user": "FALCO_RESPONSE_NATS_USER",
-    "password": "FALCO_RESPONSE_NATS_PASSWORD",
-    "creds": "FALCO_RESPONSE_NATS_CREDS",          # a .creds file (JWT + NKey seed)
-    "nkey_seed": "FALCO_RESPONSE_NATS_NKEY_SEED",  # a file holding an NKey seed
-    "ca_file": "FALCO_RESPONSE_NATS_CA_FILE",
-    "cert_file": "FALCO_RESPONSE_NATS_CERT_FILE",  # client certificate (mutual TLS)
-    "key_file": "FALCO_RESPONSE_NATS_KEY_FILE",
+    "token": environment.NATS_TOKEN,
+    "user": environment.NATS_USER,
+    "password": environment.NATS_PASSWORD,
+    "creds": environment.NATS_CREDS,          # a .creds file (JWT + NKey seed)
+    "nkey_seed": environment.NATS_NKEY_SEED,  # a file holding an NKey seed
+    "ca_file": environment.NATS_CA_FILE,
+    "cert_file": environment.NATS_CERT_FILE,  # client certificate (mutual TLS)
+    "key_file": environment.NATS_KEY_FILE,
 }
 OPTIONS = ("stream", "consumer", "subject", "dead_letter", "max_deliver", "ack_wait")
 

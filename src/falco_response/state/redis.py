@@ -40,13 +40,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from .. import environment
 from ..audit import AuditRecord
 from .base import StoreError
 
-PASSWORD_ENV = "FALCO_RESPONSE_REDIS_PASSWORD"
-TLS_ENV = {"ssl_ca_certs": "FALCO_RESPONSE_REDIS_CA_FILE",
-           "ssl_certfile": "FALCO_RESPONSE_REDIS_CERT_FILE",
-           "ssl_keyfile": "FALCO_RESPONSE_REDIS_KEY_FILE"}
+PASSWORD_ENV = environment.REDIS_PASSWORD
+TLS_ENV = {"ssl_ca_certs": environment.REDIS_CA_FILE,
+           "ssl_certfile": environment.REDIS_CERT_FILE,
+           "ssl_keyfile": environment.REDIS_KEY_FILE}
 OPTIONS = ("prefix", "timeout")
 """Query options of a ``redis://`` URL (besides what redis-py itself reads, which we refuse:
 one documented way to say each thing)."""
