@@ -297,3 +297,24 @@ def test_nkey_seed_file_from_the_environment(tmp_path: Path, consume: Any,
         running.stop()
     finally:
         server.stop()
+
+
+def test_an_existing_consumers_ack_wait_paces_the_in_progress_acks(
+        nats_server: NatsServer, consume: Any, tmp_path: Path) -> None:
+    import asyncio
+
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    async def precreate() -> None:
+        nc = await nats.connect(nats_server.url)
+        await nc.jetstream().add_consumer("FALCO", ConsumerConfig(
+            durable_name="falco-response", ack_policy=AckPolicy.EXPLICIT, ack_wait=1))
+        await nc.close()
+    asyncio.run(precreate())
+    publish(nats_server.url, [sidekick_alert("slow2")])
+    record = tmp_path / "record.txt"
+    running = consume(source_url(nats_server), record, delay_ms=3500)  # URL: ack_wait 30
+    wait_for(lambda: running.consumer.acked == 1, 60, "the slow alert's ack")
+    assert recorded(record) == ["slow2"]
+    assert consumer_state(nats_server.url).num_redelivered == 0

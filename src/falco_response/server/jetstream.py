@@ -52,6 +52,7 @@ class JetStreamConsumer:
         self.acked = self.naked = self.dead = self.kept = 0
         self.connected = threading.Event()
         self._refused: str | None = None
+        self._ack_wait = source.ack_wait
 
     def stop(self) -> None:
         """Stop fetching; the messages in progress finish (safe from a signal handler)."""
@@ -88,17 +89,26 @@ class JetStreamConsumer:
             if self._refused is not None and not connecting.done():
                 connecting.cancel()
                 raise ConnectionRefusedError(f"NATS refused the credentials: {self._refused}")
+            if self._stop.is_set() and not connecting.done():
+                connecting.cancel()
+                await asyncio.gather(connecting, return_exceptions=True)
+                return
         nc = connecting.result()
         js = nc.jetstream()
         try:
-            await js.consumer_info(self.source.stream, self.source.consumer)
+            info = await js.consumer_info(self.source.stream, self.source.consumer)
         except NotFoundError:
             from nats.js.api import AckPolicy, ConsumerConfig
 
-            await js.add_consumer(self.source.stream, ConsumerConfig(
+            info = await js.add_consumer(self.source.stream, ConsumerConfig(
                 durable_name=self.source.consumer, ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self.source.ack_wait, max_deliver=-1,
                 filter_subject=self.source.subject, max_ack_pending=1000))
+        # An existing consumer keeps its own AckWait: the in-progress acks follow it.
+        self._ack_wait = float(info.config.ack_wait or self.source.ack_wait)
+        if self._ack_wait != self.source.ack_wait:
+            self.log.warning("the durable consumer's ack_wait differs from the URL's",
+                             consumer_ack_wait=self._ack_wait, url_ack_wait=self.source.ack_wait)
         sub = await js.pull_subscribe_bind(self.source.consumer, self.source.stream)
         self.connected.set()
         free = asyncio.Semaphore(self.workers)
@@ -185,7 +195,7 @@ class JetStreamConsumer:
             free.release()
 
     async def _in_progress(self, message: Any) -> None:
-        every = max(0.5, self.source.ack_wait / 3)
+        every = max(0.5, self._ack_wait / 3)
         while True:
             await asyncio.sleep(every)
             try:
