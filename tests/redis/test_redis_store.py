@@ -216,3 +216,19 @@ def test_rediss_with_a_ca_from_the_environment(
         store.close()
     finally:
         server.stop()
+
+
+def test_audit_reads_the_trail_and_reports_a_down_store_without_a_traceback(
+        redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from falco_response.cli import main
+
+    store = RedisStore(redis_url)
+    store.record([record(time.time_ns(), "pod:payments/api-1")], 3600)
+    store.close()
+    assert main(["audit", "--store", redis_url, "--since", "1h", "--json"]) == 0
+    assert '"target":"pod:payments/api-1"' in capsys.readouterr().out
+    down = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0?timeout=1"
+    assert main(["audit", "--store", down, "--since", "1h"]) == 1
+    err = capsys.readouterr().err
+    assert "audit query failed on redis://127.0.0.1:" in err and PASSWORD not in err
+    assert "Traceback" not in err

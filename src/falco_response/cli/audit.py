@@ -11,7 +11,7 @@ import msgspec
 
 from ..audit import target_matches
 from ..schema import parse_duration
-from . import EXIT_CONFIG, EXIT_OK
+from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
 from .common import add_config_option, load_engine, printable
 
 
@@ -60,7 +60,14 @@ def run_audit(args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_CONFIG
     since_ns = time.time_ns() - int(since * 1e9)
-    records = [r for r in store.history(since_ns)
+    from ..state import StoreError
+
+    try:
+        history = store.history(since_ns)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    records = [r for r in history
                if (args.target is None or target_matches(r, args.target))
                and (args.status is None or r.status == args.status)][-args.limit:]
     if args.json:

@@ -217,7 +217,11 @@ def _connect(parts: Any, password: str | None, timeout: float) -> Any:
     restarted server, a failover), then the error goes to the caller as a store failure."""
     from urllib.parse import unquote
 
-    import redis
+    try:
+        import redis
+    except ImportError:
+        raise StoreError("redis:// needs the 'redis' package: "
+                         "pip install 'falco-response[redis]'") from None
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
