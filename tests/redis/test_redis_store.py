@@ -232,3 +232,15 @@ def test_audit_reads_the_trail_and_reports_a_down_store_without_a_traceback(
     err = capsys.readouterr().err
     assert "audit query failed on redis://127.0.0.1:" in err and PASSWORD not in err
     assert "Traceback" not in err
+
+
+def test_history_pages_across_many_records_of_one_microsecond(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    now = time.time_ns()
+    store.record([record(now - 5000, "pod:ns/before")], 3600)
+    store.record([record(now, f"pod:ns/same{i}") for i in range(1500)], 3600)
+    store.record([record(now + 5000, "pod:ns/after")], 3600)
+    got = [r.target for r in store.history(0)]
+    assert len(got) == len(set(got)) == 1502
+    assert got[0] == "pod:ns/before" and got[-1] == "pod:ns/after"
+    store.close()

@@ -182,16 +182,24 @@ class RedisStore:
                                                          args=args))
 
     def history(self, since_ns: int) -> list[AuditRecord]:
+        """Pages of ``ZRANGEBYSCORE``, each starting past the last page's top score (all
+        members at that score are read at once), so trimming while we read skips nothing."""
         key = self.key("audit", "trail")
-        found: list[AuditRecord] = []
-        start = 0
+        client = self._client
+        members: list[bytes] = []
+        low = str(since_ns // 1000)
         while True:
-            page: list[bytes] = self._call("audit query", lambda: self._client.zrangebyscore(
-                key, since_ns // 1000, "+inf", start=start, num=_PAGE))
-            found.extend(_decode(member[_TAG:]) for member in page)
+            page: list[tuple[bytes, float]] = self._call("audit query", lambda: (
+                client.zrangebyscore(key, low, "+inf", start=0, num=_PAGE, withscores=True)))
             if len(page) < _PAGE:
+                members.extend(m for m, _ in page)
                 break
-            start += _PAGE
+            top = page[-1][1]
+            members.extend(m for m, score in page if score < top)
+            members.extend(self._call("audit query", lambda: client.zrangebyscore(
+                key, top, top)))
+            low = f"({top:.0f}"
+        found = [_decode(member[_TAG:]) for member in members]
         return [r for r in found if r.time_ns >= since_ns]
 
     def close(self) -> None:
