@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from .alert import Alert
+from .state.base import StoreError
 from .schema import CooldownSpec, LimitSpec, parse_duration
 
 KEY_PARTS = ("rule", "target", "response", "action", "priority", "source", "node", "pod",
@@ -82,15 +83,14 @@ _PART_VALUES: dict[str, Callable[[Alert, str, str, str | None], object]] = {
 
 
 def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
-                 target: str | None, *, dry_run: bool) -> str:
+                 target: str | None) -> str:
     """A bounded key: alert fields are attacker-influenced and may be long."""
     import hashlib
 
     parts = [str(alert.field(p[7:]) if p.startswith("fields.")
                  else _PART_VALUES[p](alert, response, action, target)) for p in rule.key]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
-    prefix = "cooldown-dry" if dry_run else "cooldown"
-    return f"{prefix}:{response}:{action}:{digest}"
+    return f"cooldown:{response}:{action}:{digest}"
 
 
 class Limit(msgspec.Struct, frozen=True):
@@ -121,10 +121,17 @@ def compile_limit(name: str, spec: LimitSpec) -> Limit:
 
 
 class Ticket(msgspec.Struct):
-    """What :meth:`Safeguards.enter` holds for one action: released if it did not act."""
+    """What :meth:`Safeguards.enter` holds for one action: released if it did not act.
+    A dry run's ticket holds keys in the engine's private rehearsal store, never the shared one."""
 
     cooldown_key: str | None = None
     slots: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+def _unavailable(what: str, exc: Exception) -> str:
+    text = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+    return f"state store unavailable, not acting without the {what} check: {text}"[:500]
 
 
 class Safeguards:
@@ -132,22 +139,31 @@ class Safeguards:
 
     Cooldown skips are counted, not recorded one by one: the count reaches the next outcome
     for the same key (``N similar alerts suppressed``) and ``ctx.suppressed``.
+
+    A store that fails (any exception, not only :class:`StoreError`) makes a destructive action
+    fail closed and a notification run without its cooldown. Dry runs only *read* the shared
+    store (:meth:`StateStore.held`); what a dry run would have claimed is kept in ``rehearsal``,
+    this engine's own memory, so a replay of 1,000 alerts says what a live run would do.
     """
 
     def __init__(self, store: Any, limits: tuple[Limit, ...]) -> None:
+        from .state.memory import MemoryStore
+
         self.store = store
         self.limits = limits
+        self.rehearsal = MemoryStore()
+        self.failures = 0
+        """Store failures met (cooldown, limit and release steps): the engine counts them."""
 
     def enter(self, ctx: Any, destructive: bool, scope: str,
               cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
         """Either ``(outcome, ticket)`` when the action must not run, or ``(None, ticket)``."""
-        from .state import StoreError
-
+        if ctx.dry_run:
+            return self._rehearse(ctx, destructive, scope, cooldown)
         ticket = Ticket()
         target = default_target(ctx.alert, scope)
         if cooldown is not None:
-            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target,
-                               dry_run=ctx.dry_run)
+            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target)
             try:
                 if not self.store.claim(key, cooldown.seconds):
                     count = self.store.incr(f"{key}#suppressed", cooldown.seconds * 2)
@@ -158,13 +174,14 @@ class Safeguards:
                         detail={"cooldown": True, "suppressed": count}), ticket
                 ticket.cooldown_key = key
                 ctx.suppressed = self.store.take(f"{key}#suppressed")
-            except StoreError as exc:
+            except Exception as exc:
+                self.failures += 1
                 if destructive:
-                    return ctx.failed(f"state store unavailable, not acting without the "
-                                      f"cooldown check: {exc}", target=target), ticket
-                ctx.log.warning("cooldown skipped: state store unavailable", error=str(exc),
-                                action=ctx.action)
-        if destructive and not ctx.dry_run:
+                    self._release(ticket.cooldown_key, ())
+                    return ctx.failed(_unavailable("cooldown", exc), target=target), Ticket()
+                ctx.log.warning("cooldown skipped: state store unavailable",
+                                error=str(exc)[:300], action=ctx.action)
+        if destructive:
             slots: list[str] = []
             for limit in self.limits:
                 if not limit.applies_to(ctx.type, destructive):
@@ -172,10 +189,11 @@ class Safeguards:
                 try:
                     slot = next((k for k in limit.slot_keys()
                                  if self.store.claim(k, limit.seconds)), None)
-                except StoreError as exc:
+                except Exception as exc:
+                    self.failures += 1
                     self._release(ticket.cooldown_key, slots)
-                    return ctx.failed(f"state store unavailable, not acting without the "
-                                      f"blast-radius check: {exc}", target=target), Ticket()
+                    return ctx.failed(_unavailable("blast-radius", exc),
+                                      target=target), Ticket()
                 if slot is None:
                     self._release(ticket.cooldown_key, slots)
                     return ctx.skipped(limit.paused(), target=target,
@@ -184,18 +202,79 @@ class Safeguards:
             ticket.slots = tuple(slots)
         return None, ticket
 
+    def _held(self, key: str) -> bool:
+        held = getattr(self.store, "held", None)
+        return bool(held(key)) if held is not None else False
+
+    def _rehearse(self, ctx: Any, destructive: bool, scope: str,
+                  cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
+        """A dry run: what a live run would meet, from reads of the shared store and this
+        engine's rehearsal store. Nothing shared is written."""
+        ticket = Ticket(dry_run=True)
+        target = default_target(ctx.alert, scope)
+        mine = self.rehearsal
+        if cooldown is not None:
+            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target)
+            what = "node" if scope == "node" else "target"
+            try:
+                live = self._held(key)
+            except Exception as exc:
+                self.failures += 1
+                if destructive:
+                    return ctx.failed("dry run: a live run would fail: "
+                                      + _unavailable("cooldown", exc), target=target), ticket
+                live = False
+            if live:
+                return ctx.skipped(f"dry run: would be suppressed by a cooldown: already ran "
+                                   f"for this rule and {what} within {cooldown.label}",
+                                   target=target, detail={"cooldown": True}), ticket
+            if not mine.claim(key, cooldown.seconds):
+                return ctx.skipped(f"dry run: would be suppressed by a cooldown: this dry run "
+                                   f"already ran it for this rule and {what} within "
+                                   f"{cooldown.label}", target=target,
+                                   detail={"cooldown": True}), ticket
+            ticket.cooldown_key = key
+        if destructive:
+            slots: list[str] = []
+            for limit in self.limits:
+                if not limit.applies_to(ctx.type, destructive):
+                    continue
+                try:
+                    slot = next((k for k in limit.slot_keys()
+                                 if not self._held(k) and mine.claim(k, limit.seconds)), None)
+                except Exception as exc:
+                    self.failures += 1
+                    self._release_rehearsal(ticket.cooldown_key, slots)
+                    return ctx.failed("dry run: a live run would fail: "
+                                      + _unavailable("blast-radius", exc),
+                                      target=target), Ticket(dry_run=True)
+                if slot is None:
+                    self._release_rehearsal(ticket.cooldown_key, slots)
+                    return ctx.skipped(f"dry run: would exceed the limit: {limit.paused()}",
+                                       target=target, detail={"blast_radius": limit.name}), \
+                        Ticket(dry_run=True)
+                slots.append(slot)
+            ticket.slots = tuple(slots)
+        return None, ticket
+
     def leave(self, ticket: Ticket, outcome: Any) -> None:
         """Give back what an action did not use: slots unless it acted, the cooldown when it
-        failed (so a redelivery acts)."""
+        failed (so a redelivery acts). A dry run "acts" when it says what it would do."""
         status = getattr(outcome.status, "value", outcome.status)
+        if ticket.dry_run:
+            self._release_rehearsal(ticket.cooldown_key if status == "failed" else None,
+                                    ticket.slots if status not in ("ok", "dry_run") else ())
+            return
         self._release(ticket.cooldown_key if status == "failed" else None,
                       ticket.slots if status != "ok" else ())
 
     def _release(self, cooldown: str | None, slots: Any) -> None:
-        from .state import StoreError
-
         try:
             for key in ([cooldown] if cooldown else []) + list(slots):
                 self.store.release(key)
-        except StoreError:
-            pass  # they expire on their own
+        except Exception:
+            self.failures += 1  # they expire on their own
+
+    def _release_rehearsal(self, cooldown: str | None, slots: Any) -> None:
+        for key in ([cooldown] if cooldown else []) + list(slots):
+            self.rehearsal.release(key)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 from typing import NamedTuple
 
-from .base import StateStore, StoreError
+from .base import StateStore, StoreError, UnavailableStore
 
-__all__ = ["StateStore", "StoreError", "open_store"]
+__all__ = ["StateStore", "StoreError", "UnavailableStore", "open_store"]
 
 
 class _URL(NamedTuple):
@@ -45,11 +45,12 @@ def _split(url: str) -> _URL:
     return _URL(scheme.lower(), netloc, slash + path, query)
 
 
-def open_store(url_or_settings: Any) -> StateStore:
+def open_store(url_or_settings: Any, *, read_only: bool = False) -> StateStore:
     """Open the store a URL names, or the one ``settings.store`` names (memory when unset).
 
     Raises ``ValueError`` for a URL it does not understand and :class:`StoreError` when the
-    backend cannot be opened.
+    backend cannot be opened. ``read_only`` (commands that only read, like ``audit``) never
+    creates anything: a SQLite file that does not exist is ``StoreError("no such store ...")``.
     """
     url = url_or_settings
     if not isinstance(url, str):
@@ -67,7 +68,7 @@ def open_store(url_or_settings: Any) -> StateStore:
             raise ValueError(f"store URL {url!r} names no file: use sqlite:///path/to/state.db")
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path)
+        return SQLiteStore(path, read_only=read_only)
     if scheme == "dynamodb":
         if not parts.netloc:
             raise ValueError(f"store URL {url!r} names no table: use dynamodb://table-name")
