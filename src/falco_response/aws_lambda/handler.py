@@ -4,8 +4,9 @@ One cold start builds the engine once (config, plugins, state store); each invoc
 the event into messages (``parsing.split_batch``), handles each through ``Engine.handle`` under
 an idempotency claim, and answers in the shape its event source understands:
 
-- SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed, so only
-  those are redelivered (and, past ``maxReceiveCount``, moved to the DLQ);
+- SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed (unreadable,
+  an action failed, a destructive action failed closed on a store failure, or handling
+  raised), so only those are redelivered (and, past ``maxReceiveCount``, moved to the DLQ);
 - function URL / API Gateway: an HTTP response (200, 422 for unreadable input, 500 when an
   action failed so the sender retries);
 - SNS, EventBridge, direct invoke: the results, or an exception when something failed, so
@@ -33,7 +34,7 @@ from ..logs import LEVELS, configure_logging
 from ..outcome import Result
 from ..parsing import split_batch
 from ..schema import parse_duration
-from ..state import StateStore, open_store
+from ..state import StateStore, StoreError, UnavailableStore, open_store
 from . import config_source
 from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
 
@@ -59,12 +60,19 @@ class Runtime(msgspec.Struct):
     log: Any
 
     def handle(self, message: Any, message_id: str | None) -> list[Result]:
-        with self.idempotency.delivery(message_id, message) as delivery:
-            results = self.engine.handle(message)
-        for result in results:
-            if result.message_id is None:
-                result.message_id = message_id
-        self.idempotency.settle(delivery, results)
+        """One message's results; never raises (whatever raised is that message's error, so
+        an SQS batch reports only it in ``batchItemFailures``)."""
+        try:
+            with self.idempotency.delivery(message_id, message) as delivery:
+                results = self.engine.handle(message)
+            for result in results:
+                if result.message_id is None:
+                    result.message_id = message_id
+            self.idempotency.settle(delivery, results)
+        except Exception as exc:
+            error = f"handling failed: {type(exc).__name__}: {exc}"[:500]
+            self.log.error("handling a message raised", message_id=message_id, error=error)
+            results = [Result(alert=None, error=error, message_id=message_id)]
         return results
 
 
@@ -103,11 +111,23 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
         log = structlog.get_logger("falco_response.aws_lambda")
         engine.log = idempotency.log = log
     url = os.environ.get(STORE_ENV) or engine.config.settings.store or "memory://"
-    store = None if url.strip().lower() == NO_STORE else open_store(url)
+    store: StateStore | None = None
+    usable = True
+    if url.strip().lower() != NO_STORE:
+        try:
+            store = open_store(url)
+        except StoreError as exc:
+            # Not cached: the next invocation tries again. Meanwhile every step that needs the
+            # store fails as a value (destructive actions fail closed, notifications go on).
+            log.error("state store unavailable: destructive actions fail closed", error=str(exc))
+            store, usable = UnavailableStore(url.partition("?")[0], str(exc)), False
     idempotency.store = store
     if store is not None:
         engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
-    _runtime = Runtime(engine, idempotency, store, log)
+    runtime = Runtime(engine, idempotency, store, log)
+    if not usable:
+        return runtime
+    _runtime = runtime
     log.info("cold start", config=engine.config.source, store=store.url if store else NO_STORE,
              plugins=engine.plugins.names(), dry_run=engine.dry_run,
              init_ms=round((time.monotonic() - started) * 1000, 1))
