@@ -99,13 +99,15 @@ class Engine:
         return store
 
     def _open_store(self) -> None:
-        from .state import UnavailableStore, open_store
+        from .state import StoreError, UnavailableStore, open_store
 
         url = self.config.settings.store or "memory://"
         try:
             opened: Any = open_store(url)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON]
+            reason = (str(exc) if isinstance(exc, StoreError) else
+                      f"cannot open {url.partition('?')[0]}: {type(exc).__name__}: {exc}")
+            reason = reason[:_MAX_REASON]
             if self._unavailable_since is None:
                 self.store_failures += 1
                 self.log.error("state store unavailable: destructive actions fail closed",
@@ -309,6 +311,8 @@ class Engine:
         if not self._guarded:
             return self._call(action, ctx, start)
         cooldown = action.cooldown or response.cooldown
+        if self._unavailable_since is not None:
+            self.store  # noqa: B018 - tries to open it again when due
         safeguards = self._safeguards or self._make_safeguards()
         early, ticket = safeguards.enter(ctx, action.type.destructive, action.type.scope, cooldown)
         if early is not None:

@@ -109,7 +109,7 @@ def dry_store(engine: Any) -> None:
         engine.store = (MemoryStore() if "no such store" in str(exc)
                         else UnavailableStore(url.partition("?")[0], str(exc)))
     except ValueError as exc:
-        engine.store = UnavailableStore(url.partition("?")[0], str(exc))
+        engine.store = UnavailableStore(url.partition("?")[0], f"store URL: {exc}")
 
 
 def _replay_store(args: argparse.Namespace, engine: Any) -> bool:
@@ -118,13 +118,15 @@ def _replay_store(args: argparse.Namespace, engine: Any) -> bool:
     config's own (named again with --store) or a private memory://."""
     configured = engine.config.settings.store
     if args.store:
-        from ..state import open_store
+        from ..state import UnavailableStore, open_store
 
         try:
             engine.store = open_store(args.store)
-        except (ValueError, StoreError) as exc:
+        except ValueError as exc:
             print(f"error: --store: {exc}", file=sys.stderr)
             return False
+        except StoreError as exc:  # acted on like any store failure: fail closed, notify
+            engine.store = UnavailableStore(args.store.partition("?")[0], str(exc))
     elif engine.dry_run:
         dry_store(engine)
     elif configured and not configured.startswith("memory:"):

@@ -2,7 +2,8 @@
 its backends, chosen by URL.
 
 - ``memory://``: this process only;
-- ``sqlite:///var/lib/falco-response/state.db``: one file, several processes on one host;
+- ``sqlite:///var/lib/falco-response/state.db``: one file, several processes on one host
+  (``?timeout=SECONDS``: how long a call waits for another process's lock, default 10);
 - ``dynamodb://table-name?region=eu-west-1``: many hosts and Lambda (``&endpoint_url=`` too).
 
 The config names the store in ``settings.store``; the Lambda handler's
@@ -66,9 +67,17 @@ def open_store(url_or_settings: Any, *, read_only: bool = False) -> StateStore:
         path = parts.netloc + parts.path
         if not path:
             raise ValueError(f"store URL {url!r} names no file: use sqlite:///path/to/state.db")
+        unknown = set(query) - {"timeout"}
+        if unknown:
+            raise ValueError(f"store URL {url!r}: unknown option(s) {', '.join(sorted(unknown))} "
+                             "(known: timeout)")
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path, read_only=read_only)
+        try:
+            timeout = float(query.get("timeout", 10.0))
+        except ValueError:
+            raise ValueError(f"store URL {url!r}: timeout must be a number of seconds") from None
+        return SQLiteStore(path, timeout=timeout, read_only=read_only)
     if scheme == "dynamodb":
         if not parts.netloc:
             raise ValueError(f"store URL {url!r} names no table: use dynamodb://table-name")

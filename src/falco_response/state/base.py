@@ -69,7 +69,7 @@ class StateStore(Protocol):
 
 class UnavailableStore:
     """Stands in for a store that could not be opened: every call raises :class:`StoreError`
-    with the reason, so each step that needs the store fails the way a store that broke later
+    with the reason (``"cannot open ...: ..."``), so each step that needs the store fails the way a store that broke later
     would (destructive actions fail closed, notifications go on)."""
 
     def __init__(self, url: str, reason: str) -> None:
@@ -77,7 +77,7 @@ class UnavailableStore:
         self.reason = reason
 
     def _fail(self, *args: object) -> Any:
-        raise StoreError(f"cannot open {self.url}: {self.reason}")
+        raise StoreError(self.reason)
 
     claim = held = release = incr = take = record = history = _fail
 
