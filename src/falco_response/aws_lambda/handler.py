@@ -43,6 +43,7 @@ STORE_ENV = environment.STORE
 TTL_ENV = environment.IDEMPOTENCY_TTL
 NAMESPACE_ENV = environment.IDEMPOTENCY_NAMESPACE
 NO_STORE = "none"
+REOPEN_EVERY = 5.0
 
 _to_builtins = msgspec.json.Encoder(enc_hook=str)
 
@@ -58,6 +59,32 @@ class Runtime(msgspec.Struct):
     idempotency: Idempotency
     store: StateStore | None
     log: Any
+    url: str = "memory://"
+    unavailable_since: float | None = None
+
+    def open_store(self) -> None:
+        """Open the store, or stand in an :class:`UnavailableStore` for it (every step that
+        needs it then fails as a value: destructive actions fail closed, notifications go
+        on) and try again on an invocation at least ``REOPEN_EVERY`` seconds later."""
+        try:
+            store: StateStore = open_store(self.url)
+        except StoreError as exc:
+            if self.unavailable_since is None:
+                self.log.error("state store unavailable: destructive actions fail closed",
+                               error=str(exc))
+            store = UnavailableStore(self.url.partition("?")[0], str(exc))
+            self.unavailable_since = time.monotonic()
+        else:
+            if self.unavailable_since is not None:
+                self.log.warning("state store reopened", store=store.url)
+            self.unavailable_since = None
+        self.store = self.idempotency.store = store
+        self.engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
+
+    def retry_store(self) -> None:
+        since = self.unavailable_since
+        if since is not None and time.monotonic() - since >= REOPEN_EVERY:
+            self.open_store()
 
     def handle(self, message: Any, message_id: str | None) -> list[Result]:
         """One message's results; never raises (whatever raised is that message's error, so
@@ -111,23 +138,11 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
         log = structlog.get_logger("falco_response.aws_lambda")
         engine.log = idempotency.log = log
     url = os.environ.get(STORE_ENV) or engine.config.settings.store or "memory://"
-    store: StateStore | None = None
-    usable = True
+    runtime = Runtime(engine, idempotency, None, log, url)
     if url.strip().lower() != NO_STORE:
-        try:
-            store = open_store(url)
-        except StoreError as exc:
-            # Not cached: the next invocation tries again. Meanwhile every step that needs the
-            # store fails as a value (destructive actions fail closed, notifications go on).
-            log.error("state store unavailable: destructive actions fail closed", error=str(exc))
-            store, usable = UnavailableStore(url.partition("?")[0], str(exc)), False
-    idempotency.store = store
-    if store is not None:
-        engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
-    runtime = Runtime(engine, idempotency, store, log)
-    if not usable:
-        return runtime
+        runtime.open_store()
     _runtime = runtime
+    store = runtime.store
     log.info("cold start", config=engine.config.source, store=store.url if store else NO_STORE,
              plugins=engine.plugins.names(), dry_run=engine.dry_run,
              init_ms=round((time.monotonic() - started) * 1000, 1))
@@ -176,6 +191,7 @@ def _fallback_id(event: Any, kind: str, context: Any) -> str | None:
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda handler. See the module docstring for what each event source gets back."""
     runtime = init()
+    runtime.retry_store()
     kind = event_kind(event)
     fallback = _fallback_id(event, kind, context)
     results: list[Result] = []
