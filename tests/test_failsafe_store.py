@@ -270,7 +270,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
     original = Engine.from_config.__func__  # type: ignore[attr-defined]
 
     def with_actions(cls: Any, source: Any, plugins: Any = (), **kwargs: Any) -> Engine:
-        return original(cls, source, plugins=[*plugins, Actions()], **kwargs)  # type: ignore
+        extra = [] if any(isinstance(p, Actions) for p in plugins) else [Actions()]
+        return original(cls, source, plugins=[*plugins, *extra], **kwargs)  # type: ignore
 
     monkeypatch.setattr(Engine, "from_config", classmethod(with_actions))
     monkeypatch.setattr("gc.freeze", lambda: None)
@@ -279,10 +280,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
     def run(*args: str, stdin: bytes = b"") -> tuple[int, list[dict[str, Any]], str]:
         fake = io.TextIOWrapper(io.BytesIO(stdin))
         monkeypatch.setattr(sys, "stdin", fake)
+        capsys.readouterr()  # what the test itself logged before
         code = main(list(args))
         out, err = capsys.readouterr()
         return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
-    return run
+    yield run
+    import structlog
+
+    structlog.reset_defaults()  # the CLI logged to capsys's stream, closed after the test
 
 
 def write(tmp_path: Path, cfg: dict[str, Any]) -> str:

@@ -39,6 +39,14 @@ _FAILED = Status.FAILED  # enum attribute lookups are slow on the hot path
 _REOPEN_EVERY = 5.0
 
 
+def _quietly(log: Any, event: str, **fields: Any) -> None:
+    """Log from the last line of defence, where even a broken log stream must not raise."""
+    try:
+        log(event, **fields)
+    except Exception:  # noqa: S110
+        pass
+
+
 def forced_dry_run() -> bool:
     return os.environ.get(DRY_RUN_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -167,7 +175,7 @@ class Engine:
             return self._handle(payload)
         except Exception as exc:
             error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
-            self.log.error("handling an alert raised", error=error)
+            _quietly(self.log.error, "handling an alert raised", error=error)
             return [Result(alert=None, error=error)]
 
     def _handle(self, payload: Any) -> list[Result]:
@@ -224,8 +232,8 @@ class Engine:
             return self.handle_alert(alert, message_id=message_id)
         except Exception as exc:  # a bug must cost one message, never the batch or stream
             error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
-            self.log.error("handling an alert raised", rule=alert.rule, uuid=alert.uuid,
-                           error=error, message_id=message_id)
+            _quietly(self.log.error, "handling an alert raised", rule=alert.rule,
+                     uuid=alert.uuid, error=error, message_id=message_id)
             return Result(alert=alert, error=error, message_id=message_id)
 
     # -- matching and actions -----------------------------------------------------------
