@@ -106,6 +106,16 @@ class Engine:
             store = self._store
         return store
 
+    @store.setter
+    def store(self, store: Any) -> None:
+        """Share a store the caller opened (the Lambda handler's idempotency store)."""
+        with self._lock:
+            self._store = store
+            self._unavailable_since = None
+            self._safeguards = None
+            self._audit_on = self.config.audit_retention is not None and \
+                getattr(store, "url", "") != "memory://"
+
     def _open_store(self) -> None:
         from .state import StoreError, UnavailableStore, open_store
 
@@ -127,16 +137,6 @@ class Engine:
                 self.log.warning("state store reopened", store=opened.url)
             self._store, self._unavailable_since = opened, None
         self._safeguards = None
-
-    @store.setter
-    def store(self, store: Any) -> None:
-        """Share a store the caller opened (the Lambda handler's idempotency store)."""
-        with self._lock:
-            self._store = store
-            self._unavailable_since = None
-            self._safeguards = None
-            self._audit_on = self.config.audit_retention is not None and \
-                getattr(store, "url", "") != "memory://"
 
     @property
     def failures(self) -> int:
