@@ -342,3 +342,102 @@ def test_priority_is_read_by_label() -> None:
     b = make_alert(priority="critical")
     assert a.priority is Priority.CRITICAL
     assert cooldown_key(rule, a, "r", "x", None) == cooldown_key(rule, b, "r", "x", None)
+
+
+# -- details mutation testing asked about --------------------------------------------------
+
+
+def test_failed_and_skipped_outcomes_name_the_default_target() -> None:
+    for dry in (False, True):
+        for op in ("claim:cooldown", "held:cooldown", "claim:limit", "held:limit"):
+            store = Store()
+            store.failing = {op}
+            outcome, _ = guards(store, Limit("destructive", 1, 600)).enter(
+                ctx(dry), True, "node", COOL)
+            if outcome is not None:
+                assert outcome.target == "node:node-1", (dry, op)
+        g = guards(Store(), Limit("destructive", 1, 600))
+        g.enter(ctx(dry), True, "node", None)
+        other = msgspec.structs.replace(ctx(dry), alert=alert(**{**POD, "hostname": "n2"}))
+        assert g.enter(other, True, "node", None)[0].target == "node:n2"
+
+
+def test_a_dry_run_cooldown_skip_names_the_target() -> None:
+    dry = guards()
+    dry.enter(ctx(True), True, "node", COOL)
+    assert dry.enter(ctx(True), True, "node", COOL)[0].target == "node:node-1"
+    store = Store()
+    guards(store).enter(ctx(), True, "node", COOL)
+    assert guards(store).enter(ctx(True), True, "node", COOL)[0].target == "node:node-1"
+
+
+def test_failures_are_counted_one_by_one() -> None:
+    for dry, op in ((False, "claim"), (True, "held")):
+        store = Store()
+        store.failing = {op}
+        g = guards(store, Limit("destructive", 1, 600))
+        for _ in range(3):
+            g.enter(ctx(dry), True, "pod", COOL)
+        assert g.failures == 3
+        store.failing = {f"{op}:limit"}
+        g.enter(ctx(dry), True, "pod", None)
+        assert g.failures == 4
+    store = Store()
+    g = guards(store, Limit("destructive", 1, 600))
+    tickets = [g.enter(ctx(), True, "pod", None)[1], g.enter(ctx(), False, "pod", COOL)[1]]
+    store.failing = {"release"}
+    for ticket in tickets:
+        g.leave(ticket, ctx().failed("x"))
+    assert g.failures == 2
+
+
+def test_the_suppressed_counter_outlives_the_cooldown_twice_over() -> None:
+    clock = [0.0]
+    store = MemoryStore(clock=lambda: clock[0])
+    g = guards(store)
+    g.enter(ctx(), True, "pod", COOL)
+    g.enter(ctx(), True, "pod", COOL)  # counted: 1
+    clock[0] = 1190  # the cooldown (600 s) is over; the counter lives 1,200 s
+    c = ctx()
+    assert g.enter(c, True, "pod", COOL)[0] is None and c.suppressed == 1
+    g.enter(ctx(), True, "pod", COOL)  # counted: 1, again
+    clock[0] = 1190 + 1210
+    c = ctx()
+    assert g.enter(c, True, "pod", COOL)[0] is None and c.suppressed == 0
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_limit_that_does_not_apply_is_passed_over_not_the_end(dry: bool) -> None:
+    g = guards(Store(), Limit("cordon", 1, 600), Limit("destructive", 1, 600))
+    outcome, ticket = g.enter(ctx(dry), True, "pod", None)
+    assert outcome is None and ticket.slots == ("limit:destructive:0",)
+    if dry:
+        g.leave(ticket, ctx(True).would("w"))
+    assert reason(g.enter(ctx(dry), True, "pod", None))[2] == {"blast_radius": "destructive"}
+
+
+def test_a_dry_run_honours_a_limit_per_type() -> None:
+    g = guards(Store(), Limit("zap", 1, 600))
+    _, ticket = g.enter(ctx(True), True, "pod", None)
+    assert ticket.slots == ("limit:zap:0",)
+    g.leave(ticket, ctx(True).would("w"))
+    assert reason(g.enter(ctx(True), True, "pod", None))[2] == {"blast_radius": "zap"}
+    assert g.enter(ctx(True, type_name="other"), True, "pod", None)[1].slots == ()
+
+
+def test_a_notifier_without_its_cooldown_says_so_in_the_log() -> None:
+    from structlog.testing import capture_logs
+
+    store = Store()
+    store.failing, store.fail = {"claim"}, StoreError("x" * 400)
+    with capture_logs() as logs:
+        guards(store).enter(ctx(), False, "pod", COOL)
+    assert logs == [{"event": "cooldown skipped: state store unavailable", "error": "x" * 300,
+                     "action": "a", "log_level": "warning"}]
+
+
+def test_cooldown_parts_cannot_run_into_each_other() -> None:
+    rule = CooldownRule(60, ("fields.a", "fields.b"))
+    one = alert(a="x\x1fy", b="z")
+    two = alert(a="x", b="y\x1fz")
+    assert cooldown_key(rule, one, "r", "a", None) != cooldown_key(rule, two, "r", "a", None)

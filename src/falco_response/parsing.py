@@ -139,8 +139,11 @@ def _require_unicode(alert: Alert) -> Alert:
     fields = alert.output_fields
     texts = [alert.rule, alert.output, alert.source, alert.hostname or "", alert.uuid or "",
              *alert.tags, *fields, *(v for v in fields.values() if isinstance(v, str))]
+    joined = "\x00".join(texts)
+    if joined.isascii():
+        return alert
     try:
-        "\x00".join(texts).encode("utf-8")
+        joined.encode("utf-8")
     except UnicodeEncodeError:
         for name in ("rule", "output", "source", "hostname", "uuid"):
             if not _encodable(getattr(alert, name) or ""):

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from .alert import Alert
+from .outcome import Status
 from .state.base import StoreError
 from .schema import CooldownSpec, LimitSpec, parse_duration
 
@@ -89,7 +90,9 @@ def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
 
     parts = [str(alert.field(p[7:]) if p.startswith("fields.")
                  else _PART_VALUES[p](alert, response, action, target)) for p in rule.key]
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+    # repr: unambiguous (a part holding the separator cannot shift into the next part) and
+    # ASCII-safe for any text, lone surrogates included.
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     return f"cooldown:{response}:{action}:{digest}"
 
 
@@ -107,8 +110,7 @@ class Limit(msgspec.Struct, frozen=True):
         return [f"limit:{self.name}:{i}" for i in range(self.max)]
 
     def paused(self) -> str:
-        what = "destructive actions" if self.name == "destructive" else f"{self.name} actions"
-        return (f"blast_radius: containment paused: {self.max} {what} in "
+        return (f"blast_radius: containment paused: {self.max} {self.name} actions in "
                 f"{human(self.seconds)} (settings.limits.{self.name})")
 
 
@@ -127,6 +129,10 @@ class Ticket(msgspec.Struct):
     cooldown_key: str | None = None
     slots: tuple[str, ...] = ()
     dry_run: bool = False
+
+
+_ACTED = (Status.OK, Status.DRY_RUN)
+"""A dry run that says what it would do used its rehearsal slot, as an ``ok`` uses a live one."""
 
 
 def _unavailable(what: str, exc: Exception) -> str:
@@ -178,7 +184,7 @@ class Safeguards:
                 self.failures += 1
                 if destructive:
                     self._release(ticket.cooldown_key, ())
-                    return ctx.failed(_unavailable("cooldown", exc), target=target), Ticket()
+                    return ctx.failed(_unavailable("cooldown", exc), target=target), ticket
                 ctx.log.warning("cooldown skipped: state store unavailable",
                                 error=str(exc)[:300], action=ctx.action)
         if destructive:
@@ -193,11 +199,11 @@ class Safeguards:
                     self.failures += 1
                     self._release(ticket.cooldown_key, slots)
                     return ctx.failed(_unavailable("blast-radius", exc),
-                                      target=target), Ticket()
+                                      target=target), ticket
                 if slot is None:
                     self._release(ticket.cooldown_key, slots)
                     return ctx.skipped(limit.paused(), target=target,
-                                       detail={"blast_radius": limit.name}), Ticket()
+                                       detail={"blast_radius": limit.name}), ticket
                 slots.append(slot)
             ticket.slots = tuple(slots)
         return None, ticket
@@ -217,17 +223,15 @@ class Safeguards:
             key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target)
             what = "node" if scope == "node" else "target"
             try:
-                live = self._held(key)
+                if self._held(key):
+                    return ctx.skipped(f"dry run: would be suppressed by a cooldown: already "
+                                       f"ran for this rule and {what} within {cooldown.label}",
+                                       target=target, detail={"cooldown": True}), ticket
             except Exception as exc:
                 self.failures += 1
                 if destructive:
                     return ctx.failed("dry run: a live run would fail: "
                                       + _unavailable("cooldown", exc), target=target), ticket
-                live = False
-            if live:
-                return ctx.skipped(f"dry run: would be suppressed by a cooldown: already ran "
-                                   f"for this rule and {what} within {cooldown.label}",
-                                   target=target, detail={"cooldown": True}), ticket
             if not mine.claim(key, cooldown.seconds):
                 return ctx.skipped(f"dry run: would be suppressed by a cooldown: this dry run "
                                    f"already ran it for this rule and {what} within "
@@ -247,12 +251,11 @@ class Safeguards:
                     self._release_rehearsal(ticket.cooldown_key, slots)
                     return ctx.failed("dry run: a live run would fail: "
                                       + _unavailable("blast-radius", exc),
-                                      target=target), Ticket(dry_run=True)
+                                      target=target), ticket
                 if slot is None:
                     self._release_rehearsal(ticket.cooldown_key, slots)
                     return ctx.skipped(f"dry run: would exceed the limit: {limit.paused()}",
-                                       target=target, detail={"blast_radius": limit.name}), \
-                        Ticket(dry_run=True)
+                                       target=target, detail={"blast_radius": limit.name}), ticket
                 slots.append(slot)
             ticket.slots = tuple(slots)
         return None, ticket
@@ -260,21 +263,23 @@ class Safeguards:
     def leave(self, ticket: Ticket, outcome: Any) -> None:
         """Give back what an action did not use: slots unless it acted, the cooldown when it
         failed (so a redelivery acts). A dry run "acts" when it says what it would do."""
-        status = getattr(outcome.status, "value", outcome.status)
+        status = outcome.status
         if ticket.dry_run:
-            self._release_rehearsal(ticket.cooldown_key if status == "failed" else None,
-                                    ticket.slots if status not in ("ok", "dry_run") else ())
+            self._release_rehearsal(ticket.cooldown_key if status is Status.FAILED else None,
+                                    () if status in _ACTED else ticket.slots)
             return
-        self._release(ticket.cooldown_key if status == "failed" else None,
-                      ticket.slots if status != "ok" else ())
+        self._release(ticket.cooldown_key if status is Status.FAILED else None,
+                      () if status is Status.OK else ticket.slots)
 
     def _release(self, cooldown: str | None, slots: Any) -> None:
         try:
-            for key in ([cooldown] if cooldown else []) + list(slots):
-                self.store.release(key)
+            for key in (cooldown, *slots):
+                if key is not None:
+                    self.store.release(key)
         except Exception:
             self.failures += 1  # they expire on their own
 
     def _release_rehearsal(self, cooldown: str | None, slots: Any) -> None:
-        for key in ([cooldown] if cooldown else []) + list(slots):
-            self.rehearsal.release(key)
+        for key in (cooldown, *slots):
+            if key is not None:
+                self.rehearsal.release(key)
