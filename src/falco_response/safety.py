@@ -30,7 +30,7 @@ def human(seconds: float) -> str:
     """``600`` -> ``"10m"``, for reasons people read."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
+            return f"{int(seconds) // size}{unit}"
     return f"{seconds:g}s"
 
 
