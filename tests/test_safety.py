@@ -177,8 +177,10 @@ def test_dry_runs_and_skips_do_not_count_against_the_limit() -> None:
                               "responses": [{"name": "r", "actions": [{"type": "zap"}]}]},
                              plugins=[Actions()], entry_points=False)
     dry.store = e.store
-    for i in range(5):
-        assert dry.handle(pod_alert(f"d{i}"))[0].outcomes[0].status.value == "dry_run"
+    # A dry run says what a live run would meet (the limit binds after one) but takes no
+    # live slot: the live engine still has its one.
+    assert [dry.handle(pod_alert(f"d{i}"))[0].outcomes[0].status.value for i in range(5)] == \
+        ["dry_run"] + ["skipped"] * 4
     protected = pod_alert("x")
     protected["output_fields"]["k8s.ns.name"] = "kube-system"
     assert e.handle(protected)[0].outcomes[0].status.value == "skipped"

@@ -48,14 +48,20 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
         return data
 
 
-def records_for(alert: Alert, outcomes: Sequence[Outcome]) -> list[AuditRecord]:
+def records_for(alert: Alert, outcomes: Sequence[Outcome],
+                dry_runs: Sequence[bool] | None = None) -> list[AuditRecord]:
+    """One record per outcome. ``dry_runs`` says which outcomes came from a dry run (a dry
+    run's ``failed`` or ``skipped`` outcome is still a dry run); without it, only ``dry_run``
+    outcomes are marked."""
     now = time.time_ns()
+    if dry_runs is None:
+        dry_runs = [o.status is Status.DRY_RUN for o in outcomes]
     return [AuditRecord(
         time_ns=now, alert_time_ns=alert.time_ns, uuid=alert.uuid, rule=alert.rule,
         priority=alert.priority.label, hostname=alert.hostname, response=o.response,
         action=o.action, type=o.type, target=o.target, status=o.status.value,
-        reason=o.reason, dry_run=o.status is Status.DRY_RUN, id=new_id(),
-        undo=_undo_data(o)) for o in outcomes]
+        reason=o.reason, dry_run=dry or o.status is Status.DRY_RUN, id=new_id(),
+        undo=_undo_data(o)) for o, dry in zip(outcomes, dry_runs, strict=True)]
 
 
 def new_id() -> str:

@@ -19,7 +19,8 @@ from .actions import Action, ActionRegistry, ActionType, Settings
 from .errors import ConfigError, ConfigProblem
 from .matching import CompiledMatch, MatchError, ResponseIndex
 from .safety import CooldownRule, Limit, compile_cooldown, compile_limit
-from .schema import ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, parse_duration
+from .schema import (ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, namespace_problem,
+                     parse_duration)
 
 _ENV = r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})"  # compiled on first use
 _AT = r" - at `\$(.*)`$"
@@ -113,6 +114,72 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
     return data
 
 
+MAX_YAML_ALIASES = 10_000
+MAX_YAML_VALUES = 250_000
+"""A config may use anchors and aliases, but not expand past this many values once every
+alias is followed (a "billion laughs" document is refused before it is built)."""
+MAX_YAML_DEPTH = 64
+
+
+class _Refused(Exception):
+    """The YAML document is too costly to build: the reason says which limit."""
+
+
+def _load_yaml(text: str) -> Any:
+    """Compose the node graph (aliases are shared nodes, so this is cheap whatever they
+    expand to), check what it would expand to, and only then build Python objects."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any) -> None:
+    """Count the values ``root`` expands to, aliases followed, without expanding: each
+    node's size is computed once (memoised), iteratively (no recursion)."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_YAML_VALUES:
+                raise _Refused(f"not loaded: the YAML expands to more than {MAX_YAML_VALUES:,} "
+                               "values once its aliases are followed (a 'billion laughs'?)")
+            continue
+        if depth > MAX_YAML_DEPTH:
+            raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for child in children:
+            if id(child) in on_path:
+                raise _Refused("not loaded: an alias refers to a value that contains it")
+            if id(child) in sizes:
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise _Refused(f"not loaded: more than {MAX_YAML_ALIASES:,} YAML aliases")
+                continue
+            stack.append((child, depth + 1, False))
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def _read(source: ConfigSource) -> tuple[str, Any]:
     if isinstance(source, Mapping):
         return "<dict>", dict(source)
@@ -123,8 +190,12 @@ def _read(source: ConfigSource) -> tuple[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(path, "", f"cannot read: {exc}")]) from None
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return str(path), yaml.load(text, Loader=loader)  # noqa: S506 - safe loader
+        return str(path), _load_yaml(text)
+    except _Refused as exc:
+        raise ConfigError([ConfigProblem(str(path), "", str(exc))]) from None
+    except RecursionError:  # the pure-Python loader, without libyaml's own depth limit
+        raise ConfigError([ConfigProblem(str(path), "", f"not loaded: nested deeper than "
+                                         f"{MAX_YAML_DEPTH} levels")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -250,6 +321,10 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
     limits: list[Limit] = []
     retention: float | None = None
     if settings_spec is not None:
+        for i, namespace in enumerate(settings_spec.protected_namespaces):
+            problem = namespace_problem(namespace)
+            if problem is not None:
+                problems.add(f"settings.protected_namespaces[{i}]", problem)
         for key in ("action_timeout", "alert_deadline"):
             try:
                 timeouts[key] = parse_duration(getattr(settings_spec, key))

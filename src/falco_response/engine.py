@@ -36,6 +36,15 @@ _MAX_REASON = 500
 _ACTION_THREADS = 16
 _HANG_GRACE = 1.0
 _FAILED = Status.FAILED  # enum attribute lookups are slow on the hot path
+_REOPEN_EVERY = 5.0
+
+
+def _quietly(log: Any, event: str, **fields: Any) -> None:
+    """Log from the last line of defence, where even a broken log stream must not raise."""
+    try:
+        log(event, **fields)
+    except Exception:  # noqa: S110
+        pass
 
 
 def forced_dry_run() -> bool:
@@ -57,7 +66,14 @@ class Engine:
         self.dry_run = dry_run or forced_dry_run() or config.settings.dry_run
         self.log = logger if logger is not None else structlog.get_logger("falco_response")
         self._store = store
+        self._unavailable_since: float | None = None
         self._safeguards: Safeguards | None = None
+        self.store_failures = 0
+        """Steps that met a failing store (open, audit; cooldown and limit checks are counted
+        by the safeguards): see :attr:`failures`."""
+        self.audit_dry_runs = True
+        """Record dry-run outcomes in the audit trail (marked ``dry_run``). The CLI's what-if
+        runs (``replay``/``handle --dry-run``) turn it off: they write nothing."""
         self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
         # The trail is kept where `falco-response audit` can read it: a configured store (or
@@ -72,23 +88,61 @@ class Engine:
     @property
     def store(self) -> Any:
         """The state store (``settings.store``, else this process's memory), opened on first
-        use: cooldowns, blast-radius limits, the audit trail and idempotency live there."""
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    from .state import open_store
+        use: cooldowns, blast-radius limits, the audit trail and idempotency live there.
 
-                    self._store = open_store(self.config.settings.store or "memory://")
-        return self._store
+        A store that cannot be opened (a read-only or garbage file, a lock held too long) is
+        an :class:`~falco_response.state.UnavailableStore`: every step that needs it fails as
+        a value, and opening is tried again every ``_REOPEN_EVERY`` seconds by one thread
+        while the others go on failing closed."""
+        store = self._store
+        if store is None or (self._unavailable_since is not None
+                             and time.monotonic() - self._unavailable_since >= _REOPEN_EVERY):
+            if self._lock.acquire(blocking=store is None):
+                try:
+                    if self._store is None or self._unavailable_since is not None:
+                        self._open_store()
+                finally:
+                    self._lock.release()
+            store = self._store
+        return store
 
     @store.setter
     def store(self, store: Any) -> None:
         """Share a store the caller opened (the Lambda handler's idempotency store)."""
         with self._lock:
             self._store = store
+            self._unavailable_since = None
             self._safeguards = None
             self._audit_on = self.config.audit_retention is not None and \
                 getattr(store, "url", "") != "memory://"
+
+    def _open_store(self) -> None:
+        from .state import StoreError, UnavailableStore, open_store
+
+        url = self.config.settings.store or "memory://"
+        try:
+            opened: Any = open_store(url)
+        except Exception as exc:
+            reason = (str(exc) if isinstance(exc, StoreError) else
+                      f"cannot open {url.partition('?')[0]}: {type(exc).__name__}: {exc}")
+            reason = reason[:_MAX_REASON]
+            if self._unavailable_since is None:
+                self.store_failures += 1
+                self.log.error("state store unavailable: destructive actions fail closed",
+                               store=url.partition("?")[0], error=reason)
+            self._store = UnavailableStore(url.partition("?")[0], reason)
+            self._unavailable_since = time.monotonic()
+        else:
+            if self._unavailable_since is not None:
+                self.log.warning("state store reopened", store=opened.url)
+            self._store, self._unavailable_since = opened, None
+        self._safeguards = None
+
+    @property
+    def failures(self) -> int:
+        """How many times a step met a failing state store since the engine started."""
+        guards = self._safeguards
+        return self.store_failures + (guards.failures if guards is not None else 0)
 
     def close(self) -> None:
         """Stop the action threads (not waiting for hung ones) and close the store."""
@@ -113,15 +167,25 @@ class Engine:
     # -- intake -------------------------------------------------------------------------
 
     def handle(self, payload: Any) -> list[Result]:
-        """Handle one payload: one alert, or a batch (Lambda ``Records``). Never raises for
-        bad input: an unreadable message is a result with ``error`` set."""
+        """Handle one payload: one alert, or a batch (Lambda ``Records``). Never raises: an
+        unreadable message is a result with ``error`` set, a failing store gives ``failed``
+        outcomes, and anything else that raised is a result with ``error`` (not ``ok``, so a
+        queue redelivers it)."""
+        try:
+            return self._handle(payload)
+        except Exception as exc:
+            error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
+            _quietly(self.log.error, "handling an alert raised", error=error)
+            return [Result(alert=None, error=error)]
+
+    def _handle(self, payload: Any) -> list[Result]:
         if isinstance(payload, (bytes, bytearray, memoryview)):
             payload = bytes(payload)
         if isinstance(payload, (str, bytes)):
             if self.plugins.only_builtin_parser:
                 alert = fast_alert(payload)
                 if alert is not None:
-                    return [self.handle_alert(alert)]
+                    return [self._safe_alert(alert)]
             try:
                 decoded = decode(payload)
                 error = "message must be a JSON object"
@@ -131,13 +195,13 @@ class Engine:
                 # Not a JSON object: a plugin's parser may still know the raw text.
                 raw_alert = self._parse(payload)
                 if isinstance(raw_alert, Alert):
-                    return [self.handle_alert(raw_alert)]
+                    return [self._safe_alert(raw_alert)]
                 return [self._unreadable(None, raw_alert or error)]
             payload = decoded
         if not (isinstance(payload, dict) and "Records" in payload):
             alert_or_error = self._parse(payload)
             if isinstance(alert_or_error, Alert):
-                return [self.handle_alert(alert_or_error)]
+                return [self._safe_alert(alert_or_error)]
             return [self._unreadable(None, alert_or_error or "no parser recognised the message")]
         if not payload["Records"]:
             return [self._unreadable(None, "batch has no records")]
@@ -145,7 +209,7 @@ class Engine:
         for message_id, message in split_batch(payload):
             parsed = self._parse(message)
             if isinstance(parsed, Alert):
-                results.append(self.handle_alert(parsed, message_id=message_id))
+                results.append(self._safe_alert(parsed, message_id=message_id))
             else:
                 results.append(self._unreadable(message_id, parsed or "no parser recognised "
                                                 "the message"))
@@ -163,6 +227,15 @@ class Engine:
         self.log.warning("unreadable message", error=error, message_id=message_id)
         return Result(alert=None, error=error, message_id=message_id)
 
+    def _safe_alert(self, alert: Alert, message_id: str | None = None) -> Result:
+        try:
+            return self.handle_alert(alert, message_id=message_id)
+        except Exception as exc:  # a bug must cost one message, never the batch or stream
+            error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
+            _quietly(self.log.error, "handling an alert raised", rule=alert.rule,
+                     uuid=alert.uuid, error=error, message_id=message_id)
+            return Result(alert=alert, error=error, message_id=message_id)
+
     # -- matching and actions -----------------------------------------------------------
 
     def handle_alert(self, alert: Alert, *, message_id: str | None = None) -> Result:
@@ -179,20 +252,24 @@ class Engine:
             self.log.info("alert dropped", rule=alert.rule, uuid=alert.uuid, reason=result.dropped)
         else:
             deadline = time.monotonic() + self.config.alert_deadline
+            dry: list[bool] = []
             for response in self.matching(alert):
-                self._run_response(alert, response, deadline, result.outcomes)
+                self._run_response(alert, response, deadline, result.outcomes, dry)
             if result.outcomes and self._audit_on:
-                self._audit(alert, result.outcomes)
+                self._audit(alert, result.outcomes, dry)
         self.plugins.alert_handled(alert, result.outcomes, self.log)
         return result
 
-    def _audit(self, alert: Alert, outcomes: list[Outcome]) -> None:
-        records = records_for(alert, [o for o in outcomes if not o.detail.get("cooldown")])
-        if not records:
+    def _audit(self, alert: Alert, outcomes: list[Outcome], dry: list[bool]) -> None:
+        kept = [(o, d) for o, d in zip(outcomes, dry) if not o.detail.get("cooldown")
+                and (self.audit_dry_runs or not d)]
+        if not kept:
             return
+        records = records_for(alert, [o for o, _ in kept], [d for _, d in kept])
         try:
             self.store.record(records, self.config.audit_retention)
         except Exception as exc:  # the audit trail must not stop the response
+            self.store_failures += 1
             self.log.error("audit record failed", rule=alert.rule, uuid=alert.uuid,
                            error=f"{type(exc).__name__}: {exc}"[:_MAX_REASON])
 
@@ -207,7 +284,7 @@ class Engine:
         return found
 
     def _run_response(self, alert: Alert, response: Response, deadline: float,
-                      outcomes: list[Outcome]) -> None:
+                      outcomes: list[Outcome], dry: list[bool]) -> None:
         previous: list[Outcome] = []
         response_dry = self.dry_run or bool(response.dry_run)
         truncated = self._senders.text_fields and self._senders.truncated(alert, response.name)
@@ -218,6 +295,7 @@ class Engine:
                     **outcome.detail, "truncated_fields": truncated, "truncation": TRUNCATED_NOTE})
             previous.append(outcome)
             outcomes.append(outcome)
+            dry.append(response_dry or bool(action.dry_run))
             self._log_outcome(alert, outcome)
 
     def _run_action(self, alert: Alert, response: Response, action: BoundAction,
@@ -241,6 +319,8 @@ class Engine:
         if not self._guarded:
             return self._call(action, ctx, start)
         cooldown = action.cooldown or response.cooldown
+        if self._unavailable_since is not None:
+            self.store  # noqa: B018 - tries to open it again when due
         safeguards = self._safeguards or self._make_safeguards()
         early, ticket = safeguards.enter(ctx, action.type.destructive, action.type.scope, cooldown)
         if early is not None:

@@ -23,8 +23,45 @@ from .errors import ParseError
 MAX_MESSAGE_BYTES = 1024 * 1024
 """Messages larger than this are refused before decoding (a Falco alert is a few KB)."""
 
+MAX_NESTING = 64
+"""Messages nested deeper than this (arrays and objects) are refused: a Falco alert is 2 deep,
+the deepest envelope we read about 6. Without a bound, ``[[[[...`` 100k deep would exhaust the
+decoder's recursion."""
+
 _decoder = msgspec.json.Decoder()
 _SCALARS = (str, int, float, bool)
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'  # compiled on first use
+_BRACKETS = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _too_deep(payload: str | bytes) -> bool:
+    """True when ``payload`` nests arrays/objects deeper than :data:`MAX_NESTING`.
+
+    Cheap for every real alert: fewer opening brackets than the limit cannot nest deeper, and
+    counting is a C loop. Only a message with many brackets is scanned (strings removed, then
+    a running depth over what is left)."""
+    if isinstance(payload, str):
+        opened = payload.count("[") + payload.count("{")
+    else:
+        opened = payload.count(b"[") + payload.count(b"{")
+    if opened <= MAX_NESTING:
+        return False
+    import re
+
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", "replace")
+    depth = 0
+    for char in re.sub(_JSON_STRING, "", payload):
+        step = _BRACKETS.get(ord(char))
+        if step is not None:
+            depth += step
+            if depth > MAX_NESTING:
+                return True
+    return False
+
+
+def nesting_error() -> ParseError:
+    return ParseError(f"message is nested deeper than {MAX_NESTING} levels")
 
 
 def decode(payload: str | bytes) -> Any:
@@ -32,9 +69,19 @@ def decode(payload: str | bytes) -> Any:
     size = len(payload)
     if size > MAX_MESSAGE_BYTES:
         raise ParseError(f"message is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
+    if _too_deep(payload):
+        raise nesting_error()
     try:
         return _decoder.decode(payload)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise nesting_error() from None
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        if isinstance(payload, str):
+            try:
+                payload.encode("utf-8")
+            except UnicodeEncodeError as bad:
+                raise ParseError(f"message holds a lone surrogate (character {bad.start}), "
+                                 "not valid Unicode") from None
         if isinstance(payload, bytes):
             try:
                 payload.decode("utf-8")
@@ -82,8 +129,37 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
     try:
         shape = msgspec.convert(data, _AlertShape)
     except msgspec.ValidationError:
-        return _checked_alert(data)
-    return _from_shape(shape)
+        return _require_unicode(_checked_alert(data))
+    return _require_unicode(_from_shape(shape))
+
+
+def _require_unicode(alert: Alert) -> Alert:
+    """A dict built in Python (a Lambda event, a plugin) may hold lone surrogates, which
+    JSON text cannot: refuse them here rather than fail later in a log line or a reply."""
+    fields = alert.output_fields
+    texts = [alert.rule, alert.output, alert.source, alert.hostname or "", alert.uuid or "",
+             *alert.tags, *fields, *(v for v in fields.values() if isinstance(v, str))]
+    joined = "\x00".join(texts)
+    if joined.isascii():
+        return alert
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        for name in ("rule", "output", "source", "hostname", "uuid"):
+            if not _encodable(getattr(alert, name) or ""):
+                raise ParseError(f"alert field {name!r} holds a lone surrogate, not valid "
+                                 "Unicode") from None
+        raise ParseError("alert tags or output fields hold a lone surrogate, not valid "
+                         "Unicode") from None
+    return alert
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _ExactShape(_AlertShape, forbid_unknown_fields=True):
@@ -104,7 +180,7 @@ def fast_alert(payload: bytes | str) -> Alert | None:
         return None
     try:
         shape = _shape_decoder.decode(payload)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
         return None
     try:
         return _from_shape(shape)

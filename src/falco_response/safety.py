@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 
 from .alert import Alert
+from .outcome import Status
+from .state.base import StoreError
 from .schema import CooldownSpec, LimitSpec, parse_duration
 
 KEY_PARTS = ("rule", "target", "response", "action", "priority", "source", "node", "pod",
@@ -28,7 +30,7 @@ def human(seconds: float) -> str:
     """``600`` -> ``"10m"``, for reasons people read."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
+            return f"{int(seconds) // size}{unit}"
     return f"{seconds:g}s"
 
 
@@ -82,15 +84,16 @@ _PART_VALUES: dict[str, Callable[[Alert, str, str, str | None], object]] = {
 
 
 def cooldown_key(rule: CooldownRule, alert: Alert, response: str, action: str,
-                 target: str | None, *, dry_run: bool) -> str:
+                 target: str | None) -> str:
     """A bounded key: alert fields are attacker-influenced and may be long."""
     import hashlib
 
     parts = [str(alert.field(p[7:]) if p.startswith("fields.")
                  else _PART_VALUES[p](alert, response, action, target)) for p in rule.key]
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
-    prefix = "cooldown-dry" if dry_run else "cooldown"
-    return f"{prefix}:{response}:{action}:{digest}"
+    # repr: unambiguous (a part holding the separator cannot shift into the next part) and
+    # ASCII-safe for any text, lone surrogates included.
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"cooldown:{response}:{action}:{digest}"
 
 
 class Limit(msgspec.Struct, frozen=True):
@@ -107,8 +110,7 @@ class Limit(msgspec.Struct, frozen=True):
         return [f"limit:{self.name}:{i}" for i in range(self.max)]
 
     def paused(self) -> str:
-        what = "destructive actions" if self.name == "destructive" else f"{self.name} actions"
-        return (f"blast_radius: containment paused: {self.max} {what} in "
+        return (f"blast_radius: containment paused: {self.max} {self.name} actions in "
                 f"{human(self.seconds)} (settings.limits.{self.name})")
 
 
@@ -121,10 +123,21 @@ def compile_limit(name: str, spec: LimitSpec) -> Limit:
 
 
 class Ticket(msgspec.Struct):
-    """What :meth:`Safeguards.enter` holds for one action: released if it did not act."""
+    """What :meth:`Safeguards.enter` holds for one action: released if it did not act.
+    A dry run's ticket holds keys in the engine's private rehearsal store, never the shared one."""
 
     cooldown_key: str | None = None
     slots: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+_ACTED = (Status.OK, Status.DRY_RUN)
+"""A dry run that says what it would do used its rehearsal slot, as an ``ok`` uses a live one."""
+
+
+def _unavailable(what: str, exc: Exception) -> str:
+    text = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+    return f"state store unavailable, not acting without the {what} check: {text}"[:500]
 
 
 class Safeguards:
@@ -132,22 +145,31 @@ class Safeguards:
 
     Cooldown skips are counted, not recorded one by one: the count reaches the next outcome
     for the same key (``N similar alerts suppressed``) and ``ctx.suppressed``.
+
+    A store that fails (any exception, not only :class:`StoreError`) makes a destructive action
+    fail closed and a notification run without its cooldown. Dry runs only *read* the shared
+    store (:meth:`StateStore.held`); what a dry run would have claimed is kept in ``rehearsal``,
+    this engine's own memory, so a replay of 1,000 alerts says what a live run would do.
     """
 
     def __init__(self, store: Any, limits: tuple[Limit, ...]) -> None:
+        from .state.memory import MemoryStore
+
         self.store = store
         self.limits = limits
+        self.rehearsal = MemoryStore()
+        self.failures = 0
+        """Store failures met (cooldown, limit and release steps): the engine counts them."""
 
     def enter(self, ctx: Any, destructive: bool, scope: str,
               cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
         """Either ``(outcome, ticket)`` when the action must not run, or ``(None, ticket)``."""
-        from .state import StoreError
-
+        if ctx.dry_run:
+            return self._rehearse(ctx, destructive, scope, cooldown)
         ticket = Ticket()
         target = default_target(ctx.alert, scope)
         if cooldown is not None:
-            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target,
-                               dry_run=ctx.dry_run)
+            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target)
             try:
                 if not self.store.claim(key, cooldown.seconds):
                     count = self.store.incr(f"{key}#suppressed", cooldown.seconds * 2)
@@ -158,13 +180,14 @@ class Safeguards:
                         detail={"cooldown": True, "suppressed": count}), ticket
                 ticket.cooldown_key = key
                 ctx.suppressed = self.store.take(f"{key}#suppressed")
-            except StoreError as exc:
+            except Exception as exc:
+                self.failures += 1
                 if destructive:
-                    return ctx.failed(f"state store unavailable, not acting without the "
-                                      f"cooldown check: {exc}", target=target), ticket
-                ctx.log.warning("cooldown skipped: state store unavailable", error=str(exc),
-                                action=ctx.action)
-        if destructive and not ctx.dry_run:
+                    self._release(ticket.cooldown_key, ())
+                    return ctx.failed(_unavailable("cooldown", exc), target=target), ticket
+                ctx.log.warning("cooldown skipped: state store unavailable",
+                                error=str(exc)[:300], action=ctx.action)
+        if destructive:
             slots: list[str] = []
             for limit in self.limits:
                 if not limit.applies_to(ctx.type, destructive):
@@ -172,30 +195,91 @@ class Safeguards:
                 try:
                     slot = next((k for k in limit.slot_keys()
                                  if self.store.claim(k, limit.seconds)), None)
-                except StoreError as exc:
+                except Exception as exc:
+                    self.failures += 1
                     self._release(ticket.cooldown_key, slots)
-                    return ctx.failed(f"state store unavailable, not acting without the "
-                                      f"blast-radius check: {exc}", target=target), Ticket()
+                    return ctx.failed(_unavailable("blast-radius", exc),
+                                      target=target), ticket
                 if slot is None:
                     self._release(ticket.cooldown_key, slots)
                     return ctx.skipped(limit.paused(), target=target,
-                                       detail={"blast_radius": limit.name}), Ticket()
+                                       detail={"blast_radius": limit.name}), ticket
+                slots.append(slot)
+            ticket.slots = tuple(slots)
+        return None, ticket
+
+    def _held(self, key: str) -> bool:
+        held = getattr(self.store, "held", None)
+        return bool(held(key)) if held is not None else False
+
+    def _rehearse(self, ctx: Any, destructive: bool, scope: str,
+                  cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
+        """A dry run: what a live run would meet, from reads of the shared store and this
+        engine's rehearsal store. Nothing shared is written."""
+        ticket = Ticket(dry_run=True)
+        target = default_target(ctx.alert, scope)
+        mine = self.rehearsal
+        if cooldown is not None:
+            key = cooldown_key(cooldown, ctx.alert, ctx.response, ctx.action, target)
+            what = "node" if scope == "node" else "target"
+            try:
+                if self._held(key):
+                    return ctx.skipped(f"dry run: would be suppressed by a cooldown: already "
+                                       f"ran for this rule and {what} within {cooldown.label}",
+                                       target=target, detail={"cooldown": True}), ticket
+            except Exception as exc:
+                self.failures += 1
+                if destructive:
+                    return ctx.failed("dry run: a live run would fail: "
+                                      + _unavailable("cooldown", exc), target=target), ticket
+            if not mine.claim(key, cooldown.seconds):
+                return ctx.skipped(f"dry run: would be suppressed by a cooldown: this dry run "
+                                   f"already ran it for this rule and {what} within "
+                                   f"{cooldown.label}", target=target,
+                                   detail={"cooldown": True}), ticket
+            ticket.cooldown_key = key
+        if destructive:
+            slots: list[str] = []
+            for limit in self.limits:
+                if not limit.applies_to(ctx.type, destructive):
+                    continue
+                try:
+                    slot = next((k for k in limit.slot_keys()
+                                 if not self._held(k) and mine.claim(k, limit.seconds)), None)
+                except Exception as exc:
+                    self.failures += 1
+                    self._release_rehearsal(ticket.cooldown_key, slots)
+                    return ctx.failed("dry run: a live run would fail: "
+                                      + _unavailable("blast-radius", exc),
+                                      target=target), ticket
+                if slot is None:
+                    self._release_rehearsal(ticket.cooldown_key, slots)
+                    return ctx.skipped(f"dry run: would exceed the limit: {limit.paused()}",
+                                       target=target, detail={"blast_radius": limit.name}), ticket
                 slots.append(slot)
             ticket.slots = tuple(slots)
         return None, ticket
 
     def leave(self, ticket: Ticket, outcome: Any) -> None:
         """Give back what an action did not use: slots unless it acted, the cooldown when it
-        failed (so a redelivery acts)."""
-        status = getattr(outcome.status, "value", outcome.status)
-        self._release(ticket.cooldown_key if status == "failed" else None,
-                      ticket.slots if status != "ok" else ())
+        failed (so a redelivery acts). A dry run "acts" when it says what it would do."""
+        status = outcome.status
+        if ticket.dry_run:
+            self._release_rehearsal(ticket.cooldown_key if status is Status.FAILED else None,
+                                    () if status in _ACTED else ticket.slots)
+            return
+        self._release(ticket.cooldown_key if status is Status.FAILED else None,
+                      () if status is Status.OK else ticket.slots)
 
     def _release(self, cooldown: str | None, slots: Any) -> None:
-        from .state import StoreError
-
         try:
-            for key in ([cooldown] if cooldown else []) + list(slots):
-                self.store.release(key)
-        except StoreError:
-            pass  # they expire on their own
+            for key in (cooldown, *slots):
+                if key is not None:
+                    self.store.release(key)
+        except Exception:
+            self.failures += 1  # they expire on their own
+
+    def _release_rehearsal(self, cooldown: str | None, slots: Any) -> None:
+        for key in (cooldown, *slots):
+            if key is not None:
+                self.rehearsal.release(key)

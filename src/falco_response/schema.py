@@ -13,8 +13,24 @@ DEFAULT_PROTECTED = ["kube-system", "kube-public", "kube-node-lease", "falco"]
 Scalar = Union[str, int, float, bool]
 StrOrList = Union[str, list[str]]
 
-_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$"  # compiled on first use
+_DURATION = r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*"  # full match; compiled on first use
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label; compiled on first use
+
+
+def namespace_problem(name: object) -> str | None:
+    """Why ``name`` is not a Kubernetes namespace name (an RFC 1123 label), or None.
+
+    A full match on the exact string (``re.fullmatch``): ``"kube-system\\n"``, ``"Payments"``
+    and ``"kube-system "`` are refused, never trimmed into a name they are not."""
+    if not isinstance(name, str):
+        return f"{name!r} is not a namespace name (a string)"
+    if re.fullmatch(_DNS_LABEL, name) is None:
+        return (f"{name!r} is not a valid namespace name (1-63 characters: lower-case letters, "
+                "digits and '-', starting and ending with a letter or digit)")
+    return None
 
 
 def parse_duration(value: Union[str, int, float]) -> float:
@@ -24,7 +40,7 @@ def parse_duration(value: Union[str, int, float]) -> float:
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        match = re.match(_DURATION, value)
+        match = re.fullmatch(_DURATION, value)
         if not match:
             raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 10m, 1h)")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]

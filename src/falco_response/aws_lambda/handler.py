@@ -4,8 +4,9 @@ One cold start builds the engine once (config, plugins, state store); each invoc
 the event into messages (``parsing.split_batch``), handles each through ``Engine.handle`` under
 an idempotency claim, and answers in the shape its event source understands:
 
-- SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed, so only
-  those are redelivered (and, past ``maxReceiveCount``, moved to the DLQ);
+- SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed (unreadable,
+  an action failed, a destructive action failed closed on a store failure, or handling
+  raised), so only those are redelivered (and, past ``maxReceiveCount``, moved to the DLQ);
 - function URL / API Gateway: an HTTP response (200, 422 for unreadable input, 500 when an
   action failed so the sender retries);
 - SNS, EventBridge, direct invoke: the results, or an exception when something failed, so
@@ -33,7 +34,7 @@ from ..logs import LEVELS, configure_logging
 from ..outcome import Result
 from ..parsing import split_batch
 from ..schema import parse_duration
-from ..state import StateStore, open_store
+from ..state import StateStore, StoreError, UnavailableStore, open_store
 from . import config_source
 from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
 
@@ -42,6 +43,7 @@ STORE_ENV = environment.STORE
 TTL_ENV = environment.IDEMPOTENCY_TTL
 NAMESPACE_ENV = environment.IDEMPOTENCY_NAMESPACE
 NO_STORE = "none"
+REOPEN_EVERY = 5.0
 
 _to_builtins = msgspec.json.Encoder(enc_hook=str)
 
@@ -57,14 +59,47 @@ class Runtime(msgspec.Struct):
     idempotency: Idempotency
     store: StateStore | None
     log: Any
+    url: str = "memory://"
+    unavailable_since: float | None = None
+
+    def open_store(self) -> None:
+        """Open the store, or stand in an :class:`UnavailableStore` for it (every step that
+        needs it then fails as a value: destructive actions fail closed, notifications go
+        on) and try again on an invocation at least ``REOPEN_EVERY`` seconds later."""
+        try:
+            store: StateStore = open_store(self.url)
+        except StoreError as exc:
+            if self.unavailable_since is None:
+                self.log.error("state store unavailable: destructive actions fail closed",
+                               error=str(exc))
+            store = UnavailableStore(self.url.partition("?")[0], str(exc))
+            self.unavailable_since = time.monotonic()
+        else:
+            if self.unavailable_since is not None:
+                self.log.warning("state store reopened", store=store.url)
+            self.unavailable_since = None
+        self.store = self.idempotency.store = store
+        self.engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
+
+    def retry_store(self) -> None:
+        since = self.unavailable_since
+        if since is not None and time.monotonic() - since >= REOPEN_EVERY:
+            self.open_store()
 
     def handle(self, message: Any, message_id: str | None) -> list[Result]:
-        with self.idempotency.delivery(message_id, message) as delivery:
-            results = self.engine.handle(message)
-        for result in results:
-            if result.message_id is None:
-                result.message_id = message_id
-        self.idempotency.settle(delivery, results)
+        """One message's results; never raises (whatever raised is that message's error, so
+        an SQS batch reports only it in ``batchItemFailures``)."""
+        try:
+            with self.idempotency.delivery(message_id, message) as delivery:
+                results = self.engine.handle(message)
+            for result in results:
+                if result.message_id is None:
+                    result.message_id = message_id
+            self.idempotency.settle(delivery, results)
+        except Exception as exc:
+            error = f"handling failed: {type(exc).__name__}: {exc}"[:500]
+            self.log.error("handling a message raised", message_id=message_id, error=error)
+            results = [Result(alert=None, error=error, message_id=message_id)]
         return results
 
 
@@ -103,11 +138,11 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
         log = structlog.get_logger("falco_response.aws_lambda")
         engine.log = idempotency.log = log
     url = os.environ.get(STORE_ENV) or engine.config.settings.store or "memory://"
-    store = None if url.strip().lower() == NO_STORE else open_store(url)
-    idempotency.store = store
-    if store is not None:
-        engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
-    _runtime = Runtime(engine, idempotency, store, log)
+    runtime = Runtime(engine, idempotency, None, log, url)
+    if url.strip().lower() != NO_STORE:
+        runtime.open_store()
+    _runtime = runtime
+    store = runtime.store
     log.info("cold start", config=engine.config.source, store=store.url if store else NO_STORE,
              plugins=engine.plugins.names(), dry_run=engine.dry_run,
              init_ms=round((time.monotonic() - started) * 1000, 1))
@@ -156,6 +191,7 @@ def _fallback_id(event: Any, kind: str, context: Any) -> str | None:
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda handler. See the module docstring for what each event source gets back."""
     runtime = init()
+    runtime.retry_store()
     kind = event_kind(event)
     fallback = _fallback_id(event, kind, context)
     results: list[Result] = []

@@ -104,7 +104,16 @@ class Idempotency:
         key = self.key(alert, current.message_id, current.sns_message_id)
         if key is None:
             return None
-        if self.store.claim(key, self.ttl_seconds):
+        try:
+            claimed = self.store.claim(key, self.ttl_seconds)
+        except Exception as exc:
+            # No claim to be had: handle it anyway (destructive actions then fail closed on the
+            # same store, notifications go out, and the failure redrives the message).
+            if self.log is not None:
+                self.log.error("idempotency claim failed: handling without it", key=key,
+                               error=f"{type(exc).__name__}: {exc}"[:300])
+            return None
+        if claimed:
             current.claimed.append(key)
             return None
         what = ("alert uuid" if alert.uuid else

@@ -10,7 +10,8 @@ from typing import IO, Any
 import msgspec
 
 from ..outcome import Result
-from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
+from ..state import StoreError
+from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from .common import add_config_option, load_engine, printable
 
 _encode = msgspec.json.Encoder().encode
@@ -35,6 +36,10 @@ def add_parser(subparsers: Any) -> None:
     replay.add_argument("--dry-run", action="store_true", help="act on nothing; say what "
                         "each action would do")
     replay.add_argument("--json", action="store_true", help="one JSON object per alert")
+    replay.add_argument("--store", metavar="URL", help="state store for a live replay: "
+                        "required when the config names one (settings.store), so a live "
+                        "replay shares production's cooldowns, limits and audit trail only "
+                        "when asked to; memory:// keeps them private")
     replay.set_defaults(func=run_replay)
 
 
@@ -63,6 +68,8 @@ def run_handle(args: argparse.Namespace) -> int:
     engine = load_engine(args, dry_run=args.dry_run)
     if engine is None:
         return EXIT_CONFIG
+    if args.dry_run:  # a what-if from the command line writes nothing shared
+        dry_store(engine)
     code = EXIT_OK
     out = sys.stdout.buffer
     for number, result in _results(engine, _lines(sys.stdin.buffer)):
@@ -85,10 +92,58 @@ def _row(values: Iterable[Any]) -> str:
     return "  ".join(cells).rstrip()
 
 
+def dry_store(engine: Any) -> None:
+    """A what-if run writes nothing shared: the config's store is opened read-only (a store
+    that does not exist yet holds nothing: a private memory:// stands in) and no audit
+    record is written."""
+    from ..state import UnavailableStore, open_store
+    from ..state.memory import MemoryStore
+
+    engine.audit_dry_runs = False
+    url = engine.config.settings.store
+    if not url or url.startswith("memory:"):
+        return
+    try:
+        engine.store = open_store(url, read_only=True)
+    except StoreError as exc:
+        engine.store = (MemoryStore() if "no such store" in str(exc)
+                        else UnavailableStore(url.partition("?")[0], str(exc)))
+    except ValueError as exc:
+        engine.store = UnavailableStore(url.partition("?")[0], f"store URL: {exc}")
+
+
+def _replay_store(args: argparse.Namespace, engine: Any) -> bool:
+    """A dry replay reads the config's store (cooldowns and limits say what would happen) and
+    writes nothing. A live replay acts for real, so it must say which store it shares: the
+    config's own (named again with --store) or a private memory://."""
+    configured = engine.config.settings.store
+    if args.store:
+        from ..state import UnavailableStore, open_store
+
+        try:
+            engine.store = open_store(args.store)
+        except ValueError as exc:
+            print(f"error: --store: {exc}", file=sys.stderr)
+            return False
+        except StoreError as exc:  # acted on like any store failure: fail closed, notify
+            engine.store = UnavailableStore(args.store.partition("?")[0], str(exc))
+    elif engine.dry_run:
+        dry_store(engine)
+    elif configured and not configured.startswith("memory:"):
+        print(f"error: the config's settings.store is {configured.partition('?')[0]}: a live "
+              "replay acts for real and would share its cooldowns, limits and audit trail; "
+              f"pass --store {configured.partition('?')[0]} to do that, --store memory:// to "
+              "keep them private, or --dry-run", file=sys.stderr)
+        return False
+    return True
+
+
 def run_replay(args: argparse.Namespace) -> int:
     engine = load_engine(args, dry_run=args.dry_run, quiet=True)
     if engine is None:
         return EXIT_CONFIG
+    if not _replay_store(args, engine):
+        return EXIT_USAGE
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     except OSError as exc:

@@ -33,17 +33,24 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from ..state import open_store
+    """The store, opened read-only: a typo names no store, it never creates one."""
+    from ..state import StoreError, open_store
 
-    if args.store:
-        return open_store(args.store)
-    engine = load_engine(args, quiet=True)
-    if engine is None:
+    url = args.store
+    if not url:
+        engine = load_engine(args, quiet=True)
+        if engine is None:
+            return None
+        url = engine.config.settings.store
+        if not url:
+            print("error: the config names no settings.store (pass --store URL)",
+                  file=sys.stderr)
+            return None
+    try:
+        return open_store(url, read_only=True)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return None
-    if not engine.config.settings.store:
-        print("error: the config names no settings.store (pass --store URL)", file=sys.stderr)
-        return None
-    return engine.store
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -66,7 +73,7 @@ def run_audit(args: argparse.Namespace) -> int:
         history = store.history(since_ns)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_PARTIAL
+        return EXIT_CONFIG
     records = [r for r in history
                if (args.target is None or target_matches(r, args.target))
                and (args.status is None or r.status == args.status)][-args.limit:]

@@ -2,7 +2,8 @@
 its backends, chosen by URL.
 
 - ``memory://``: this process only;
-- ``sqlite:///var/lib/falco-response/state.db``: one file, several processes on one host;
+- ``sqlite:///var/lib/falco-response/state.db``: one file, several processes on one host
+  (``?timeout=SECONDS``: how long a call waits for another process's lock, default 10);
 - ``dynamodb://table-name?region=eu-west-1``: many hosts and Lambda (``&endpoint_url=`` too);
 - ``redis://host:6379/0`` / ``rediss://`` (TLS): replicas in a cluster (Redis or Valkey).
 
@@ -15,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 from typing import NamedTuple
 
-from .base import StateStore, StoreError
+from .base import StateStore, StoreError, UnavailableStore
 
-__all__ = ["StateStore", "StoreError", "open_store"]
+__all__ = ["StateStore", "StoreError", "UnavailableStore", "open_store"]
 
 
 class _URL(NamedTuple):
@@ -46,11 +47,12 @@ def _split(url: str) -> _URL:
     return _URL(scheme.lower(), netloc, slash + path, query)
 
 
-def open_store(url_or_settings: Any) -> StateStore:
+def open_store(url_or_settings: Any, *, read_only: bool = False) -> StateStore:
     """Open the store a URL names, or the one ``settings.store`` names (memory when unset).
 
     Raises ``ValueError`` for a URL it does not understand and :class:`StoreError` when the
-    backend cannot be opened.
+    backend cannot be opened. ``read_only`` (commands that only read, like ``audit``) never
+    creates anything: a SQLite file that does not exist is ``StoreError("no such store ...")``.
     """
     url = url_or_settings
     if not isinstance(url, str):
@@ -66,9 +68,17 @@ def open_store(url_or_settings: Any) -> StateStore:
         path = parts.netloc + parts.path
         if not path:
             raise ValueError(f"store URL {url!r} names no file: use sqlite:///path/to/state.db")
+        unknown = set(query) - {"timeout"}
+        if unknown:
+            raise ValueError(f"store URL {url!r}: unknown option(s) {', '.join(sorted(unknown))} "
+                             "(known: timeout)")
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path)
+        try:
+            timeout = float(query.get("timeout", 10.0))
+        except ValueError:
+            raise ValueError(f"store URL {url!r}: timeout must be a number of seconds") from None
+        return SQLiteStore(path, timeout=timeout, read_only=read_only)
     if scheme == "dynamodb":
         if not parts.netloc:
             raise ValueError(f"store URL {url!r} names no table: use dynamodb://table-name")

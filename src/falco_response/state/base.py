@@ -11,7 +11,7 @@ operation is one backend request; keys are plain strings that callers namespace
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ..audit import AuditRecord
@@ -34,6 +34,11 @@ class StateStore(Protocol):
         True only for the first caller while an earlier claim is alive; an expired claim can be
         taken again. Raises :class:`StoreError` when the backend fails.
         """
+        ...
+
+    def held(self, key: str) -> bool:
+        """True while a claim on ``key`` is alive. A read: it writes nothing (dry runs use it
+        to say what a live run would meet). Raises :class:`StoreError` when the backend fails."""
         ...
 
     def release(self, key: str) -> None:
@@ -60,3 +65,21 @@ class StateStore(Protocol):
     def close(self) -> None:
         """Free connections; the store is unusable afterwards."""
         ...
+
+
+class UnavailableStore:
+    """Stands in for a store that could not be opened: every call raises :class:`StoreError`
+    with the reason (``"cannot open ...: ..."``), so each step that needs the store fails the way a store that broke later
+    would (destructive actions fail closed, notifications go on)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+
+    def _fail(self, *args: object) -> Any:
+        raise StoreError(self.reason)
+
+    claim = held = release = incr = take = record = history = _fail
+
+    def close(self) -> None:
+        pass

@@ -4,6 +4,12 @@ Table layout (``deploy/aws/template.yaml`` creates it): partition key ``pk`` (st
 number attribute ``expires_at`` (epoch seconds) declared as the table's TTL attribute. DynamoDB
 deletes expired items lazily (within days), so a claim also takes over an item whose
 ``expires_at`` has passed. boto3 is imported when the store is opened, never before.
+
+Time comes from one source, DynamoDB itself: every reply carries an HTTP ``Date`` header (AWS's
+clock), and "now" is the last one seen plus this process's *monotonic* time since. Processes
+on hosts whose clocks disagree (by an hour, or by a day) therefore agree on when a claim
+expires, within about a second; a process's wall clock is never read. The first call of a
+cold start makes one read to learn the time.
 """
 
 from __future__ import annotations
@@ -27,14 +33,40 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(AuditRecord).decode
 
 
+class ServerClock:
+    """Epoch seconds by the server's clock: the ``Date`` of its last reply (whole seconds, so
+    the middle of that second is taken) plus the monotonic time since it arrived."""
+
+    def __init__(self) -> None:
+        self._base: tuple[float, float] | None = None
+
+    def observe(self, http_response: Any = None, **_: Any) -> None:
+        headers = getattr(http_response, "headers", None) or {}
+        date = headers.get("Date") or headers.get("date")
+        if not date:
+            return
+        from email.utils import parsedate_to_datetime
+
+        try:
+            stamp = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return
+        self._base = (stamp + 0.5, time.monotonic())
+
+    def now(self) -> float | None:
+        base = self._base
+        return None if base is None else base[0] + time.monotonic() - base[1]
+
+
 class DynamoDBStore:
     """Claims as conditional writes on one DynamoDB table (one request per call)."""
 
     def __init__(self, table: str, *, region: str | None = None, endpoint_url: str | None = None,
-                 client: Any = None, clock: Callable[[], float] = time.time) -> None:
+                 client: Any = None, clock: Callable[[], float] | None = None) -> None:
         self.table = table
         self.url = f"dynamodb://{table}" + (f"?region={region}" if region else "")
-        self._clock = clock
+        self._server = ServerClock()
+        self._clock = clock or self._server_now
         if client is None:
             import boto3
             from botocore.config import Config
@@ -44,6 +76,30 @@ class DynamoDBStore:
                 config=Config(connect_timeout=3, read_timeout=5,
                               retries={"mode": "standard", "max_attempts": 3}))
         self._client = client
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if clock is None and events is not None:
+            events.register("after-call.dynamodb", self._server.observe)
+
+    def _server_now(self) -> float:
+        now = self._server.now()
+        if now is None:
+            try:  # any reply sets the clock
+                self._client.get_item(TableName=self.table, Key={PARTITION_KEY: {"S": "clock#"}})
+            except Exception as exc:
+                raise StoreError(f"read failed on {self.url}: {_describe(exc)}") from exc
+            now = self._server.now()
+        return time.time() if now is None else now  # an endpoint that sends no Date
+
+    def held(self, key: str) -> bool:
+        try:
+            reply = self._client.get_item(TableName=self.table, Key={PARTITION_KEY: {"S": key}},
+                                          ConsistentRead=True)
+        except Exception as exc:
+            raise StoreError(f"read failed on {self.url}: {_describe(exc)}") from exc
+        item = reply.get("Item")
+        if not item:
+            return False
+        return float(item.get(TTL_ATTRIBUTE, {}).get("N", "0")) > self._clock()
 
     def claim(self, key: str, ttl_seconds: float) -> bool:
         now = self._clock()

@@ -36,6 +36,11 @@ class MemoryStore:
             self._claims[key] = now + ttl_seconds
             return True
 
+    def held(self, key: str) -> bool:
+        with self._lock:
+            expires = self._claims.get(key)
+        return expires is not None and expires > self._clock()
+
     def release(self, key: str) -> None:
         with self._lock:
             self._claims.pop(key, None)

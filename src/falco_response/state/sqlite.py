@@ -1,12 +1,16 @@
 """A state store in one SQLite file: for one host (a VM, a container with a volume, several
 ``falco-response`` processes side by side). WAL mode and one atomic upsert per claim make it
-safe across processes; it is not for network filesystems (SQLite's locks do not hold there)."""
+safe across processes; it is not for network filesystems (SQLite's locks do not hold there).
+
+Time comes from one source: SQLite reads the clock inside each statement (``julianday('now')``,
+under its write lock), so a process whose own idea of the time is off (a faked or skewed
+clock in a container) can neither free another process's claim early nor hold its own too
+long. Tests may inject ``clock`` instead."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,34 +40,62 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time_ns);
 """
 _INCR = """
-INSERT INTO counters (key, value, expires_at) VALUES (?, 1, ?)
+INSERT INTO counters (key, value, expires_at) VALUES (:key, 1, :now + :ttl)
 ON CONFLICT (key) DO UPDATE SET
-    value = CASE WHEN counters.expires_at <= ? THEN 1 ELSE counters.value + 1 END,
+    value = CASE WHEN counters.expires_at <= :now THEN 1 ELSE counters.value + 1 END,
     expires_at = excluded.expires_at
 RETURNING value
 """
 # One statement: insert, or take over a claim that has expired. SQLite runs it under its
 # write lock, so two processes cannot both see "changed one row" for the same live key.
 _CLAIM = """
-INSERT INTO claims (key, expires_at) VALUES (?, ?)
+INSERT INTO claims (key, expires_at) VALUES (:key, :now + :ttl)
 ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
-WHERE claims.expires_at <= ?
+WHERE claims.expires_at <= :now
 """
+_HELD = "SELECT 1 FROM claims WHERE key = :key AND expires_at > :now"
+_TAKE = """DELETE FROM counters WHERE key = :key
+RETURNING value, expires_at > :now"""
+_PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= :now"
+_PURGE_AUDIT = "DELETE FROM audit WHERE expires_at <= :now"
+_PURGE_COUNTERS = "DELETE FROM counters WHERE expires_at <= :now"
+_RECORD = "INSERT INTO audit VALUES (:time_ns, :now + :ttl, :record)"
+_HISTORY = ("SELECT record FROM audit WHERE time_ns >= :since AND expires_at > :now "
+            "ORDER BY time_ns, rowid")
+_DB_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+"""Epoch seconds by SQLite's clock, evaluated once per statement."""
 _PURGE_EVERY = 512
+_STATEMENTS = {"claim": _CLAIM, "held": _HELD, "incr": _INCR, "take": _TAKE,
+               "purge_claims": _PURGE_CLAIMS, "purge_audit": _PURGE_AUDIT,
+               "purge_counters": _PURGE_COUNTERS, "record": _RECORD, "history": _HISTORY}
 
 
 class SQLiteStore:
-    """Claims in a SQLite file. ``clock`` is injectable so tests need not sleep."""
+    """Claims in a SQLite file. ``clock`` is injectable so tests need not sleep; by default
+    the time is SQLite's own (see the module docstring). ``read_only`` opens an existing file
+    for reading (``falco-response audit``) and never creates one."""
 
     def __init__(self, path: str | Path, *, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None, read_only: bool = False) -> None:
         self.path = Path(path)
         self.url = f"sqlite://{self.path}"
         self._clock = clock
         self._lock = threading.Lock()
         self._claims = 0
         self._records = 0
+        self._sql = {name: (text if clock is not None else text.replace(":now", _DB_NOW))
+                     for name, text in _STATEMENTS.items()}
         try:
+            if read_only:
+                if not self.path.is_file():
+                    raise StoreError(f"no such store: {self.path} does not exist")
+                from urllib.parse import quote
+
+                self._db = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro",
+                                           uri=True, timeout=timeout, isolation_level=None,
+                                           check_same_thread=False)
+                self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
@@ -74,17 +106,30 @@ class SQLiteStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open {self.url}: {exc}") from exc
 
+    def _args(self, **values: object) -> dict[str, object]:
+        if self._clock is not None:
+            values["now"] = self._clock()
+        return values
+
     def claim(self, key: str, ttl_seconds: float) -> bool:
-        now = self._clock()
+        args = self._args(key=key, ttl=ttl_seconds)
         with self._lock:
             try:
-                changed = self._db.execute(_CLAIM, (key, now + ttl_seconds, now)).rowcount
+                changed = self._db.execute(self._sql["claim"], args).rowcount
                 self._claims += 1
                 if self._claims % _PURGE_EVERY == 0:
-                    self._db.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+                    self._db.execute(self._sql["purge_claims"], self._args())
             except sqlite3.Error as exc:
                 raise StoreError(f"claim failed on {self.url}: {exc}") from exc
         return changed == 1
+
+    def held(self, key: str) -> bool:
+        with self._lock:
+            try:
+                row = self._db.execute(self._sql["held"], self._args(key=key)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"read failed on {self.url}: {exc}") from exc
+        return row is not None
 
     def release(self, key: str) -> None:
         with self._lock:
@@ -94,36 +139,34 @@ class SQLiteStore:
                 raise StoreError(f"release failed on {self.url}: {exc}") from exc
 
     def incr(self, key: str, ttl_seconds: float) -> int:
-        now = self._clock()
+        args = self._args(key=key, ttl=ttl_seconds)
         with self._lock:
             try:
-                (value,) = self._db.execute(_INCR, (key, now + ttl_seconds, now)).fetchone()
+                (value,) = self._db.execute(self._sql["incr"], args).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"incr failed on {self.url}: {exc}") from exc
         return int(value)
 
     def take(self, key: str) -> int:
-        now = self._clock()
         with self._lock:
             try:
-                row = self._db.execute("DELETE FROM counters WHERE key = ? "
-                                       "RETURNING value, expires_at", (key,)).fetchone()
+                row = self._db.execute(self._sql["take"], self._args(key=key)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"take failed on {self.url}: {exc}") from exc
-        return int(row[0]) if row is not None and row[1] > now else 0
+        return int(row[0]) if row is not None and row[1] else 0
 
     def record(self, records: Sequence[AuditRecord], ttl_seconds: float) -> None:
-        now = self._clock()
-        rows = [(r.time_ns, now + ttl_seconds, _encode(r)) for r in records]
+        rows = [self._args(time_ns=r.time_ns, ttl=ttl_seconds, record=_encode(r))
+                for r in records]
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT INTO audit VALUES (?, ?, ?)", rows)
+                self._db.executemany(self._sql["record"], rows)
                 self._records += len(rows)
                 if self._records >= _PURGE_EVERY:
                     self._records = 0
-                    self._db.execute("DELETE FROM audit WHERE expires_at <= ?", (now,))
-                    self._db.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+                    self._db.execute(self._sql["purge_audit"], self._args())
+                    self._db.execute(self._sql["purge_counters"], self._args())
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
@@ -131,12 +174,10 @@ class SQLiteStore:
                 raise StoreError(f"audit record failed on {self.url}: {exc}") from exc
 
     def history(self, since_ns: int) -> list[AuditRecord]:
-        now = self._clock()
         with self._lock:
             try:
-                rows = self._db.execute("SELECT record FROM audit WHERE time_ns >= ? AND "
-                                        "expires_at > ? ORDER BY time_ns, rowid",
-                                        (since_ns, now)).fetchall()
+                rows = self._db.execute(self._sql["history"],
+                                        self._args(since=since_ns)).fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(f"audit query failed on {self.url}: {exc}") from exc
         return [_decode(row[0]) for row in rows]
