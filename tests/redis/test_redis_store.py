@@ -57,6 +57,44 @@ def test_claims_counters_and_release(redis_url: str) -> None:
     store.close()
 
 
+def test_held_reads_a_claim_without_taking_it(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    try:
+        assert not store.held("cooldown:held")
+        assert not store.held("cooldown:held")  # reading took nothing
+        assert store.claim("cooldown:held", 0.3)
+        assert store.held("cooldown:held")
+        assert eventually(lambda: not store.held("cooldown:held"))
+    finally:
+        store.close()
+
+
+def test_a_dry_run_on_redis_reads_the_live_cooldown_and_writes_nothing(redis_url: str) -> None:
+    from falco_response import Engine
+
+    config = {"version": 1, "settings": {"store": redis_url},
+              "actions": {"note": {"type": "log", "cooldown": "10m"}},
+              "responses": [{"name": "r", "actions": ["note"]}]}
+    alert = {"rule": "Shell", "priority": "Warning", "time": "2026-12-01T00:00:00Z",
+             "output": "x", "output_fields": {"k8s.ns.name": "a", "k8s.pod.name": "b"}}
+    store = RedisStore(redis_url)
+    dry = Engine.from_config(config, dry_run=True)
+    try:
+        assert dry.handle(alert)[0].outcomes[0].status.value == "dry_run"
+        # No claim or counter: only the trail, whose records say they were a dry run.
+        mine = store._client.keys(store.prefix + "*")
+        assert [k for k in mine if b":audit:" not in k] == []
+        assert [r.dry_run for r in store.history(0)] == [True]
+        live = Engine.from_config(config)
+        assert live.handle(alert)[0].outcomes[0].status.value == "ok"
+        live.close()
+        outcome = dry.handle(alert)[0].outcomes[0]
+        assert outcome.status.value == "skipped" and "cooldown" in (outcome.reason or "")
+    finally:
+        dry.close()
+        store.close()
+
+
 def test_expiry_is_honoured_by_the_server(redis_url: str) -> None:
     store = RedisStore(redis_url)
     assert store.claim("k", 0.3)

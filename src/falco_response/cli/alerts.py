@@ -10,7 +10,7 @@ from typing import IO, Any
 import msgspec
 
 from ..outcome import Result
-from ..state import StoreError
+from ..state import NoSuchStore, StoreError
 from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from .common import add_config_option, load_engine, printable
 
@@ -106,7 +106,7 @@ def dry_store(engine: Any) -> None:
     try:
         engine.store = open_store(url, read_only=True)
     except StoreError as exc:
-        engine.store = (MemoryStore() if "no such store" in str(exc)
+        engine.store = (MemoryStore() if isinstance(exc, NoSuchStore)
                         else UnavailableStore(url.partition("?")[0], str(exc)))
     except ValueError as exc:
         engine.store = UnavailableStore(url.partition("?")[0], f"store URL: {exc}")

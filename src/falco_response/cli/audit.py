@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from ..audit import target_matches
+from ..state.base import NoSuchStore
 from ..schema import parse_duration
 from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
 from .common import add_config_option, load_engine, printable
@@ -50,7 +51,7 @@ def _store(args: argparse.Namespace) -> Any:
         return open_store(url, read_only=True)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return None
+        return exc
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -64,16 +65,18 @@ def run_audit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --store: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if store is None:
+    if store is None or isinstance(store, NoSuchStore):
         return EXIT_CONFIG
+    if isinstance(store, Exception):  # it exists but cannot be reached now
+        return EXIT_PARTIAL
     since_ns = time.time_ns() - int(since * 1e9)
     from ..state import StoreError
 
     try:
         history = store.history(since_ns)
-    except StoreError as exc:
+    except StoreError as exc:  # opened, then could not be read: the store is down
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_PARTIAL
     records = [r for r in history
                if (args.target is None or target_matches(r, args.target))
                and (args.status is None or r.status == args.status)][-args.limit:]

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 from typing import NamedTuple
 
-from .base import StateStore, StoreError, UnavailableStore
+from .base import NoSuchStore, StateStore, StoreError, UnavailableStore
 
-__all__ = ["StateStore", "StoreError", "UnavailableStore", "open_store"]
+__all__ = ["NoSuchStore", "StateStore", "StoreError", "UnavailableStore", "open_store"]
 
 
 class _URL(NamedTuple):

@@ -21,6 +21,10 @@ class StoreError(Exception):
     """The store could not be reached or answered something unexpected (not "already claimed")."""
 
 
+class NoSuchStore(StoreError):
+    """A read-only open found nothing at the URL (a typo must not create a store)."""
+
+
 @runtime_checkable
 class StateStore(Protocol):
     """A shared key store with expiry. Implementations must be safe to call from many threads."""

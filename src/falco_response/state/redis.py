@@ -161,6 +161,10 @@ class RedisStore:
         return bool(self._call("claim", lambda: self._claim(
             keys=[self.key("claim", key)], args=[token, ms])))
 
+    def held(self, key: str) -> bool:
+        """``EXISTS``: the server drops an expired claim itself, so no clock is read here."""
+        return bool(self._call("read", lambda: self._client.exists(self.key("claim", key))))
+
     def release(self, key: str) -> None:
         self._call("release", lambda: self._client.delete(self.key("claim", key)))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 
 from ..audit import AuditRecord
-from .base import StoreError
+from .base import NoSuchStore, StoreError
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(AuditRecord).decode
@@ -88,7 +88,7 @@ class SQLiteStore:
         try:
             if read_only:
                 if not self.path.is_file():
-                    raise StoreError(f"no such store: {self.path} does not exist")
+                    raise NoSuchStore(f"no such store: {self.path} does not exist")
                 from urllib.parse import quote
 
                 self._db = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro",
