@@ -14,8 +14,10 @@ over a Unix socket pair, in length-prefixed msgpack frames:
   once intake drained (the socket closing without it means intake was killed: the child
   exits at once, since intake's queue still holds what the child had);
 - actions to intake: ``["ready", pid]`` once the config is loaded, then
-  ``[[id, [[source, [[response, action, status, seconds], ...]], ...]], ...]``: finished
-  alerts, each with what the metrics count. Intake then acknowledges them in the queue.
+  ``[[id, [[source, [[response, action, status, seconds], ...]], ...], error], ...]``:
+  finished alerts, each with what the metrics count, and ``error`` None, or the text of what
+  handling it raised. Intake then acknowledges the first kind in the queue, and retries (in
+  the end dead-letters) the second, as :mod:`.workers` does.
 
 An alert is acknowledged only after its actions finished in the child. When the child dies,
 the alerts it held go back to the front of the queue and a new child starts (at-least-once, as
@@ -40,7 +42,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
-if TYPE_CHECKING:  # the child needs neither (nor prometheus-client)
+if TYPE_CHECKING:  # the child needs none of these (nor prometheus-client)
+    from .dead_letters import RetryPolicy
     from .metrics import Metrics
     from .queue import DurableQueue, Item
 
@@ -149,7 +152,10 @@ class ActionProcess:
 
     def __init__(self, queue: DurableQueue, metrics: Metrics, command: list[str], *, log: Any,
                  env: dict[str, str] | None = None, startup_timeout: float = 120.0,
-                 max_restarts: int = 5) -> None:
+                 max_restarts: int = 5, retry: RetryPolicy | None = None) -> None:
+        from .dead_letters import RetryPolicy
+
+        self.retry = retry or RetryPolicy()
         self.queue = queue
         self.metrics = metrics
         self.command = command
@@ -257,6 +263,8 @@ class ActionProcess:
             self.log.info("action process started", pid=new.proc.pid)
 
     def _read_acks(self, child: _Child) -> None:
+        from .workers import handling_failed
+
         record = self.metrics.record_handled
         ack = self.queue.ack
         while True:
@@ -273,16 +281,22 @@ class ActionProcess:
             if frame is None:
                 return
             try:
-                finished = [(int(item_id), handled) for item_id, handled in frame]
-            except (TypeError, ValueError) as exc:
+                finished = [(int(entry[0]), entry[1],
+                             None if len(entry) < 3 or entry[2] is None else str(entry[2]))
+                            for entry in frame]
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
                 self.log.error("bad message from the action process; stopping it",
                                error=str(exc)[:200])
                 child.proc.kill()
                 return
             with child.lock:
-                for item_id, _ in finished:
-                    child.inflight.pop(item_id, None)
-            for item_id, handled in finished:
+                items = [child.inflight.pop(item_id, None) for item_id, _, _ in finished]
+            for item, (item_id, handled, error) in zip(items, finished):
+                if error is not None:
+                    if item is not None:
+                        handling_failed(self.queue, item, error[:300], retry=self.retry,
+                                        log=self.log, metrics=self.metrics)
+                    continue
                 try:
                     for source, outcomes in handled:
                         record(source, outcomes)
@@ -376,13 +390,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def run_actions() -> None:
         while (item := work.get()) is not None:
             item_id, body = item
+            error = None
             try:
                 handled = _summary(engine.handle(body))
             except Exception as exc:  # the engine returns failures as values; belt and braces
-                log.error("worker failed on an alert", item=item_id,
-                          error=f"{type(exc).__name__}: {exc}"[:300])
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("worker failed on an alert", item=item_id, error=error)
                 handled = []
-            done.put([item_id, handled])
+            done.put([item_id, handled, error])
 
     def report() -> None:
         finished = False
