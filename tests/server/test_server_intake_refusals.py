@@ -43,7 +43,8 @@ def server(tmp_path: Path, spawn, plugin_env):  # type: ignore[no-untyped-def]
     (dist / "entry_points.txt").write_text("[falco_response]\nraising = raising_parser_plugin\n")
     record = tmp_path / "rec"
     proc = spawn(write_yaml(tmp_path / "c.yaml", config(record)), "--queue",
-                 str(tmp_path / "q.db"), env={"FALCO_RESPONSE_TOKENS": TOKEN})
+                 str(tmp_path / "q.db"), "--sns-topic-arn", "arn:aws:sns:eu-west-1:1:falco",
+                 env={"FALCO_RESPONSE_TOKENS": TOKEN})
     proc.wait_ready()
     proc.record = record
     return proc
@@ -89,3 +90,18 @@ def test_two_authorization_headers_are_refused(server, first: str, second: str) 
     assert recorded(server.record) == []
     assert metric(server.port,
                   'falco_response_alerts_rejected_total{reason="duplicate_header"}') == 2
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" +
+                                  b"}" * 100_000,
+                                  alert("deep")[:-1] + b', "x": ' + b"[" * 100_000 + b"]" * 100_000
+                                  + b"}"])
+def test_json_nested_100k_deep_is_a_400_and_the_server_keeps_serving(server, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    client = Client(server.port, token=TOKEN)
+    for path in ("/", "/sns"):
+        status, _, reply = client.post(body, path)
+        assert status == 400, path
+        assert "nested" in reply["error"]
+    assert client.post(alert("after-deep"))[0] == 202
+    wait_for(lambda: recorded(server.record) == ["after-deep"], 30, "the next alert")
+    assert "Traceback" not in server.log.read_text()

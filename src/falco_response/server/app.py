@@ -209,6 +209,8 @@ class Receiver:
                 message = decode(body)
             except ParseError as exc:
                 raise Refused(400, "bad_json", str(exc)) from None
+            except RecursionError:
+                raise Refused(400, "bad_json", "message is nested too deeply") from None
             if not isinstance(message, dict):
                 raise Refused(400, "not_alert", "an SNS message must be a JSON object")
             try:
