@@ -6,6 +6,7 @@ without a restart once there is room. Needs root to mount the tmpfs."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ def fill(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def rows(queue: Path) -> int:
+    """Items committed in the queue file and not yet acknowledged, read as SQLite sees it."""
+    db = sqlite3.connect(f"file:{queue}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+    finally:
+        db.close()
 
 
 def metric(port: int, name: str) -> float:
@@ -79,9 +89,12 @@ def test_a_full_disk_is_a_503_and_intake_recovers_without_restart(
     # what was accepted before the disk filled is handled and acknowledged meanwhile
     wait_for(lambda: sorted(recorded(record)) == sorted(["before", *accepted]), 30,
              "the accepted alerts")
+    # and their acks commit although every insert fails: they share no transaction
+    wait_for(lambda: rows(small_disk / "q.db") == 0, 30, "the acks, with the disk still full")
+    assert client.post(alert("still-full-2", padding=padding))[0] == 503
 
-    (small_disk / "filler").unlink()
-    assert client.post(alert("after"))[0] == 202
+    (small_disk / "filler").unlink()  # the server notices within about a second
+    wait_for(lambda: client.post(alert("after"))[0] == 202, 30, "intake to accept again")
     wait_for(lambda: "after" in recorded(record), 30, "the alert after recovery")
     assert metric(proc.port, "falco_response_queue_disk_full") == 0
     wait_for(lambda: metric(proc.port, "falco_response_queue_depth") == 0, 30, "acks")

@@ -77,8 +77,8 @@ def test_a_parser_plugin_that_raises_is_a_400_and_counted(server) -> None:  # ty
                                            (f"Bearer {TOKEN}", "Basic eDp5")])
 def test_two_authorization_headers_are_refused(server, first: str, second: str) -> None:  # type: ignore[no-untyped-def]
     body = alert("two-auth")
-    for path in ("/", "/metrics"):
-        method = b"POST" if path == "/" else b"GET"
+    for path in ("/", "/metrics", "/sns"):
+        method = b"GET" if path == "/metrics" else b"POST"
         request = (method + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                    b"Authorization: " + first.encode() + b"\r\n"
                    b"Authorization: " + second.encode() + b"\r\n"
@@ -89,7 +89,7 @@ def test_two_authorization_headers_are_refused(server, first: str, second: str) 
         assert json.loads(reply) == {"error": "more than one Authorization header"}
     assert recorded(server.record) == []
     assert metric(server.port,
-                  'falco_response_alerts_rejected_total{reason="duplicate_header"}') == 2
+                  'falco_response_alerts_rejected_total{reason="duplicate_header"}') == 3
 
 
 @pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" +

@@ -168,6 +168,9 @@ class Receiver:
         except QueueClosed:
             raise Refused(503, "shutting_down", "shutting down; retry later",
                           {"Retry-After": "1"}) from None
+        except QueueDiskFull:
+            raise Refused(503, "disk_full", "queue disk full; retry later",
+                          {"Retry-After": str(self.options.retry_after)}) from None
         try:
             item_id = await future
         except QueueDiskFull:
@@ -194,10 +197,15 @@ class Receiver:
             raise Refused(exc.status, reason, message, headers) from None
 
     def authenticate(self, request: Request, check_tokens: bool) -> None:
+        header = single_authorization(request.headers.getlist("authorization"))
         if check_tokens:
-            self.check_token(single_authorization(request.headers.getlist("authorization")))
+            self.check_token(header)
 
     async def post_sns(self, request: Request) -> Response:
+        try:
+            single_authorization(request.headers.getlist("authorization"))
+        except Refused as exc:
+            return self.refuse(exc)
         verifier = self.options.sns
         if verifier is None:
             return Response(_encode({"error": "no SNS topic is allowed"}), 404,

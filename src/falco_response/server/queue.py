@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from . import dead_letters
-from .queue_file import Recover, open_queue_file
+from .queue_file import RESERVE_BYTES, Recover, drop_reserve, make_reserve, open_queue_file
 
 Synchronous = Literal["NORMAL", "FULL"]
 Waiter = Union["Future[int]", "asyncio.Future[int]"]
@@ -91,7 +91,7 @@ class DurableQueue:
     def __init__(self, path: str | Path, *, max_items: int = 10_000,
                  max_bytes: int = 256 * 1024 * 1024, synchronous: Synchronous = "NORMAL",
                  wal_frames: int = WAL_FRAMES, recover: Recover = "aside",
-                 log: Any = None) -> None:
+                 log: Any = None, reserve_bytes: int = RESERVE_BYTES) -> None:
         self.path = str(path)
         self.wal_frames = wal_frames
         self.max_items = max_items
@@ -126,6 +126,12 @@ class DurableQueue:
         self._db, rows = open_queue_file(self.path, synchronous=synchronous,
                                          journal_limit=2 * wal_frames * 4096,
                                          recover=recover, log=log)
+        self.reserve_bytes = reserve_bytes if self.path != ":memory:" else 0
+        self._reserve = f"{self.path}-reserve"
+        if self.reserve_bytes and not make_reserve(self._reserve, self.reserve_bytes) \
+                and log is not None:
+            log.warning("no room for the queue's disk reserve", path=self._reserve,
+                        bytes=self.reserve_bytes)
         for row in rows:
             item = Item(*row)
             self._ready.append(item)
@@ -160,6 +166,8 @@ class DurableQueue:
         with self._lock:
             if self._closed:
                 raise QueueClosed("the queue is closed")
+            if self.disk_full:  # the reserve is for acks; room is checked every second
+                raise QueueDiskFull("queue disk full")
             if self._count >= self.max_items or self._bytes + len(body) > self.max_bytes:
                 raise QueueFull(f"the queue holds {self._count} alerts")
             self._count += 1
@@ -320,26 +328,35 @@ class DurableQueue:
             self.dead_letters += 1
         return True
 
+    def _poll_dead_letters(self, db: sqlite3.Connection) -> None:
+        """About once a second, on the checkpoint thread's own connection (a read that
+        never waits for intake's commits): count the dead letters, take back marked ones."""
+        try:
+            total, marked = dead_letters.counts(db)
+        except sqlite3.Error:
+            return
+        self.dead_letters = total
+        if marked:
+            self._take_redriven()
+
     def _take_redriven(self) -> None:
         """Move dead letters marked for redrive (``falco-response dead-letters redrive``)
         back into the queue, as far as there is room."""
         with self._lock:
             room = self.max_items - self._count
-        if room <= 0:
-            return
         with self._db_lock:
             try:
-                total, marked = dead_letters.counts(self._db)
                 moved: list[tuple[int, bytes, float]] = []
-                if marked:
+                if room > 0:
                     self._db.execute("BEGIN IMMEDIATE")
                     moved = dead_letters.take_marked(self._db, room)
                     self._db.execute("COMMIT")
+                total, _ = dead_letters.counts(self._db)
             except sqlite3.Error:
                 self._rollback()
                 return
         with self._lock:
-            self.dead_letters = total - len(moved)
+            self.dead_letters = total
             for item_id, body, received in moved:
                 self._sizes[item_id] = len(body)
                 self._count += 1
@@ -436,7 +453,9 @@ class DurableQueue:
                 rounds += 1
                 self._retry_failed_acks()
                 if rounds % 5 == 0:
-                    self._take_redriven()
+                    self._poll_dead_letters(db)
+                    if self.disk_full:
+                        self._check_room()
                 try:
                     busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
@@ -449,6 +468,16 @@ class DurableQueue:
                         self._wake_writer()
         finally:
             db.close()
+
+    def _check_room(self) -> None:
+        """While the disk is full: once the reserve can be allocated again, there is room
+        for intake too."""
+        if self.reserve_bytes and not make_reserve(self._reserve, self.reserve_bytes):
+            return
+        with self._lock:
+            self.disk_full = False
+        if self.log is not None:
+            self.log.warning("queue disk has room again: accepting alerts", path=self.path)
 
     def _retry_failed_acks(self) -> None:
         with self._lock:
@@ -501,6 +530,8 @@ class DurableQueue:
                 self._bytes -= sum(len(body) for body, _, _ in pending)
                 newly_full = isinstance(error, QueueDiskFull) and not self.disk_full
                 self.disk_full = self.disk_full or isinstance(error, QueueDiskFull)
+            if newly_full:
+                drop_reserve(self._reserve)  # room for acks and dead letters to commit
             if self.log is not None:
                 if newly_full:
                     self.log.error("queue disk full: refusing alerts with 503 until there is "
@@ -510,13 +541,10 @@ class DurableQueue:
             _settle([(future, error) for _, _, future in pending])
             return
         with self._lock:
-            was_full, self.disk_full = self.disk_full, False
             for item_id, (body, received, _) in zip(ids, pending):
                 self._sizes[item_id] = len(body)
                 self._ready.append(Item(item_id, body, received))
             self._has_ready.notify(len(ids))
-        if was_full and self.log is not None:
-            self.log.warning("queue disk has room again: accepting alerts", path=self.path)
         _settle([(future, item_id) for item_id, (_, _, future) in zip(ids, pending)])
 
 

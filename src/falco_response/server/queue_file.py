@@ -14,6 +14,7 @@ file may be fine and in use, so they raise :class:`QueueUnusable` instead.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import time
@@ -123,3 +124,38 @@ def _open_and_read(path: str, synchronous: str, journal_limit: int
         db.close()
         raise
     return db, rows
+
+
+RESERVE_BYTES = 1024 * 1024
+"""Disk space held beside the queue file (``<path>-reserve``) and given up when the disk
+fills, so acknowledgements and dead letters still have room to commit."""
+
+
+def make_reserve(path: str, size: int) -> bool:
+    """Allocate ``size`` bytes at ``path`` (really allocated, not a sparse file); False
+    when there is no room for them."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                    raise
+                os.lseek(fd, 0, os.SEEK_SET)
+                for start in range(0, size, 65536):
+                    os.write(fd, b"\0" * min(65536, size - start))
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        drop_reserve(path)
+        return False
+    return True
+
+
+def drop_reserve(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
