@@ -19,7 +19,6 @@ from server_helpers import Client, Running, alert, config, recorded, start_in_th
 import recorder_plugin
 from falco_response import Engine
 from falco_response.server import DurableQueue, Metrics, ServerOptions
-from falco_response.server.action_process import ActionProcess
 from falco_response.server.app import build_receiver
 from falco_response.server.dead_letters import RetryPolicy
 from falco_response.server.run import Listen
@@ -144,49 +143,46 @@ def test_the_cli_never_creates_a_queue_file(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
-def _child_server(tmp_path: Path, times: int) -> tuple[Running, ActionProcess]:
+@pytest.mark.parametrize("actions_in", ["threads", "process"])
+def test_the_serve_command_retries_dead_letters_and_redrives(tmp_path: Path, spawn,  # type: ignore[no-untyped-def]
+                                                             plugin_env, actions_in: str) -> None:
+    """`falco-response serve` itself, with --max-attempts and --retry-backoff."""
     record = tmp_path / "record.txt"
     cfg = tmp_path / "c.yaml"
     cfg.write_text(json.dumps(config(record)))
-    metrics = Metrics()
-    engine = Engine.from_config(config(record), plugins=[recorder_plugin, metrics],
-                                entry_points=False)
-    queue = DurableQueue(tmp_path / "q.db")
-    site = tmp_path / "site" / "falco_response_recorder-0.1.dist-info"
-    site.mkdir(parents=True)
-    (site / "METADATA").write_text("Metadata-Version: 2.1\nName: falco-response-recorder\n"
-                                   "Version: 0.1\n")
-    (site / "entry_points.txt").write_text("[falco_response]\nrecorder = recorder_plugin\n")
-    env = {**os.environ, "RAISE_TIMES": str(times), "RAISE_COUNT": str(tmp_path / "count"),
-           "PYTHONPATH": os.pathsep.join([str(site.parent), str(HERE),
-                                          os.environ.get("PYTHONPATH", "")])}
-    pool = ActionProcess(queue, metrics, [sys.executable, str(HERE / "raising_child.py"),
-                                          "--config", str(cfg), "--workers", "1"],
-                         log=engine.log, env=env, retry=FAST)
-    receiver = build_receiver(engine, metrics, queue, pool=pool,
-                              options=ServerOptions(drain_timeout=5, retry=FAST))
-    return start_in_thread(receiver, Listen(), record), pool
+    queue = tmp_path / "q.db"
+    env = {"RAISE_TIMES": "2", "RAISE_COUNT": str(tmp_path / "count"),
+           "PYTHONPATH": os.pathsep.join([str(HERE / "raising"), plugin_env["PYTHONPATH"]])}
+    proc = spawn(cfg, "--queue", str(queue), "--actions-in", actions_in, "--max-attempts", "2",
+                 "--retry-backoff", "0.05", env=env)
+    proc.wait_ready()
+    assert Client(proc.port).post(alert("raise-me-4"))[0] == 202
+    wait_for(lambda: metric(proc.port, "falco_response_dead_letters") == 1, 60,
+             "the dead letter")
+    assert (tmp_path / "count").read_text() == "xx" and recorded(record) == []
+    assert metric(proc.port, "falco_response_alert_retries_total") == 1
+    [row] = [json.loads(line) for line in
+             dead_letters(queue, "list", "--json").stdout.splitlines()]
+    assert row["attempts"] == 2 and row["error"] == "RuntimeError: boom for the test"
+    assert dead_letters(queue, "redrive", "--all").returncode == 0
+    wait_for(lambda: recorded(record) == ["raise-me-4"], 60, "the redriven alert")
+    wait_for(lambda: metric(proc.port, "falco_response_dead_letters") == 0, 30, "the gauge")
+    log = proc.log.read_text()
+    assert "alert moved to the dead-letter table" in log and "Traceback" not in log
 
 
-@pytest.mark.parametrize("times, dead", [(2, 0), (3, 1)])
-def test_the_action_process_reports_a_raise_and_intake_retries_or_dead_letters(
-        tmp_path: Path, times: int, dead: int) -> None:
-    running, _ = _child_server(tmp_path, times)
-    try:
-        assert running.client().post(alert("raise-me-3"))[0] == 202
-        assert running.client().post(alert("other"))[0] == 202
-        if dead:
-            wait_for(lambda: metric(running.port, "falco_response_dead_letters") == 1, 60,
-                     "the dead letter")
-            assert recorded(running.record) == ["other"]
-            [row] = [json.loads(line) for line in
-                     dead_letters(tmp_path / "q.db", "list", "--json").stdout.splitlines()]
-            assert row["error"] == "RuntimeError: boom for the test" and row["attempts"] == 3
-        else:
-            wait_for(lambda: sorted(recorded(running.record)) == ["other", "raise-me-3"], 60,
-                     "the third try")
-        assert (tmp_path / "count").read_text() == "x" * 3
-        assert metric(running.port, "falco_response_alert_retries_total") == 2
-        wait_for(lambda: len(running.receiver.queue) == 0, 30, "the queue to empty")
-    finally:
-        running.stop()
+def test_the_backoff_doubles_up_to_its_cap_and_bad_policies_are_refused() -> None:
+    policy = RetryPolicy(max_attempts=5, backoff=1.0, max_backoff=5.0)
+    assert [policy.delay(n) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+    for bad in ({"max_attempts": 0}, {"backoff": -1.0}, {"backoff": 10.0, "max_backoff": 1.0}):
+        with pytest.raises(ValueError):
+            RetryPolicy(**bad)  # type: ignore[arg-type]
+
+
+def test_serve_refuses_a_bad_retry_or_limit_option(tmp_path: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(config(tmp_path / "rec")))
+    for option in (["--max-attempts", "0"], ["--header-limit", "0"],
+                   ["--header-timeout", "0"], ["--max-connections", "0"]):
+        proc = spawn(cfg, "--queue", str(tmp_path / "q.db"), *option)
+        assert proc.finish() == 2, option
