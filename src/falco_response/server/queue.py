@@ -11,9 +11,11 @@ again on the next start (at-least-once). An item whose handling raised is not ac
 :meth:`retry` hands it out again after a delay, and :meth:`dead_letter` moves it to the
 dead-letter table (:mod:`.dead_letters`) once it has had its tries.
 
-Inserts and acknowledgements commit in separate transactions, so a full disk (which fails
-inserts: intake answers 503, see :class:`QueueDiskFull`) never keeps an acknowledgement from
-committing, and intake recovers by itself once there is room again.
+When a commit fails, its acknowledgements are committed again on their own, so a full disk
+(which fails inserts: intake answers 503, see :class:`QueueDiskFull`) never keeps an
+acknowledgement from committing; a reserve of disk space (``<path>-reserve``), given up
+when the disk fills, leaves them room. Intake recovers by itself once the reserve can be
+allocated again.
 
 ``synchronous=NORMAL`` (the default) survives the process being killed; ``FULL`` also
 survives the machine losing power, at the cost of an fsync per commit. WAL checkpoints (which
@@ -500,19 +502,9 @@ class DurableQueue:
 
     def _commit_locked(self, pending: list[tuple[bytes, float, Waiter]],
                        acks: list[int]) -> None:
-        """Acknowledgements first, in a transaction of their own (deletes free room; a
-        full disk failing the inserts must not keep them from committing), then inserts."""
-        if acks:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self._rollback()
-                with self._lock:  # tried again in a moment, not in a busy loop
-                    self._failed_acks.extend(acks)
-        if not pending:
-            return
+        """Inserts and acknowledgements in one transaction (one commit for both, the common
+        case); when that fails, the acknowledgements are committed on their own, so a full
+        disk failing the inserts never keeps them from committing."""
         ids: list[int] = []
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -521,24 +513,15 @@ class DurableQueue:
                                           (body, received))
                 assert cursor.lastrowid is not None
                 ids.append(cursor.lastrowid)
+            if acks:
+                self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            error = _write_error(exc)
-            with self._lock:
-                self._count -= len(pending)
-                self._bytes -= sum(len(body) for body, _, _ in pending)
-                newly_full = isinstance(error, QueueDiskFull) and not self.disk_full
-                self.disk_full = self.disk_full or isinstance(error, QueueDiskFull)
-            if newly_full:
-                drop_reserve(self._reserve)  # room for acks and dead letters to commit
-            if self.log is not None:
-                if newly_full:
-                    self.log.error("queue disk full: refusing alerts with 503 until there is "
-                                   "room", path=self.path)
-                elif not isinstance(error, QueueDiskFull):
-                    self.log.error("queue write failed", path=self.path, error=str(exc)[:200])
-            _settle([(future, error) for _, _, future in pending])
+            if pending:
+                self._inserts_failed(pending, exc)
+            if acks:
+                self._commit_acks(acks)
             return
         with self._lock:
             for item_id, (body, received, _) in zip(ids, pending):
@@ -546,6 +529,35 @@ class DurableQueue:
                 self._ready.append(Item(item_id, body, received))
             self._has_ready.notify(len(ids))
         _settle([(future, item_id) for item_id, (_, _, future) in zip(ids, pending)])
+
+    def _commit_acks(self, acks: list[int]) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
+            with self._lock:  # tried again in a moment, not in a busy loop
+                self._failed_acks.extend(acks)
+
+    def _inserts_failed(self, pending: list[tuple[bytes, float, Waiter]],
+                        exc: sqlite3.Error) -> None:
+        error = _write_error(exc)
+        full = isinstance(error, QueueDiskFull)
+        with self._lock:
+            self._count -= len(pending)
+            self._bytes -= sum(len(body) for body, _, _ in pending)
+            newly_full = full and not self.disk_full
+            self.disk_full = self.disk_full or full
+        if newly_full:
+            drop_reserve(self._reserve)  # room for acks and dead letters to commit
+        if self.log is not None:
+            if newly_full:
+                self.log.error("queue disk full: refusing alerts with 503 until there is room",
+                               path=self.path)
+            elif not full:
+                self.log.error("queue write failed", path=self.path, error=str(exc)[:200])
+        _settle([(future, error) for _, _, future in pending])
 
 
 def _settle(results: list[tuple[Waiter, int | BaseException]]) -> None:
