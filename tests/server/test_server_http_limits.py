@@ -134,3 +134,23 @@ def test_connections_past_the_limit_are_refused_and_room_frees(server) -> None: 
     wait_for(room, 30, "a connection slot to free")
     for client in clients[1:]:
         client.close()
+
+
+def test_the_health_port_drops_a_client_that_sends_nothing() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from falco_response.server.health import HealthServer
+
+    health = HealthServer("127.0.0.1", 0, registry=CollectorRegistry(), live=lambda: True,
+                          ready=lambda: "ready")
+    health.start()
+    try:
+        with connect(health.port) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # and never the rest
+            sock.settimeout(60)
+            assert sock.recv(65536) == b""  # closed by the server, not by our timeout
+        with connect(health.port) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.0 200 ")
+    finally:
+        health.stop()
