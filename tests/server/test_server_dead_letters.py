@@ -186,3 +186,33 @@ def test_serve_refuses_a_bad_retry_or_limit_option(tmp_path: Path, spawn) -> Non
                    ["--header-timeout", "0"], ["--max-connections", "0"]):
         proc = spawn(cfg, "--queue", str(tmp_path / "q.db"), *option)
         assert proc.finish() == 2, option
+
+
+def test_a_poison_alert_that_kills_the_action_process_is_dead_lettered_alone(
+        tmp_path: Path, spawn, plugin_env) -> None:  # type: ignore[no-untyped-def]
+    """Each death counts against the alerts the child held; they are then sent one at a
+    time, so only the alert that kills the child runs out of tries, and the pool lives on."""
+    record = tmp_path / "record.txt"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(config(record, delay_ms=50)))
+    queue = tmp_path / "q.db"
+    env = {"KILL_ME": "9", "RAISE_TIMES": "0", "RAISE_COUNT": str(tmp_path / "count"),
+           "PYTHONPATH": os.pathsep.join([str(HERE / "raising"), plugin_env["PYTHONPATH"]])}
+    proc = spawn(cfg, "--queue", str(queue), "--max-attempts", "3", "--retry-backoff", "0.05",
+                 "--workers", "2", env=env)
+    proc.wait_ready()
+    client = Client(proc.port)
+    others = [f"other-{i}" for i in range(6)]
+    for uuid in [others[0], "kill-me", *others[1:]]:
+        assert client.post(alert(uuid))[0] == 202
+    wait_for(lambda: metric(proc.port, "falco_response_dead_letters") == 1, 60,
+             "the poison alert's dead letter")
+    wait_for(lambda: sorted(recorded(record)) == sorted(others), 60, "every other alert")
+    assert (tmp_path / "count").read_text() == "kkk"  # three tries, three deaths
+    [row] = [json.loads(line) for line in
+             dead_letters(queue, "list", "--json").stdout.splitlines()]
+    assert json.loads(row["body"])["uuid"] == "kill-me" and row["attempts"] == 3
+    assert row["error"] == "the action process exited with 9 while handling it"
+    assert client.get("/healthz")[0] == 200  # the pool did not give up
+    assert client.post(alert("later"))[0] == 202
+    wait_for(lambda: "later" in recorded(record), 30, "an alert after the poison one")
