@@ -77,3 +77,17 @@ def test_a_locked_queue_is_never_taken_for_corrupt(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+def test_the_wal_and_shm_are_set_aside_with_the_file(tmp_path: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "q.db"
+    sizes = {"": 40960, "-wal": 8192, "-shm": 32768}
+    for suffix, size in sizes.items():
+        Path(f"{path}{suffix}").write_bytes(os.urandom(size))
+    proc = spawn(write_yaml(tmp_path / "c.yaml", config(tmp_path / "rec")), "--queue", str(path))
+    proc.wait_ready()
+    [line] = [json.loads(x) for x in proc.log.read_text().splitlines()
+              if "queue file corrupt" in x]
+    assert line["bytes"] == sum(sizes.values())
+    for suffix, size in sizes.items():
+        assert Path(line["moved_to"] + suffix).stat().st_size == size

@@ -94,24 +94,64 @@ def set_aside(path: str) -> tuple[str, int]:
 def open_queue_file(path: str, *, synchronous: str, journal_limit: int, recover: Recover,
                     log: Any) -> tuple[sqlite3.Connection, list[tuple[int, bytes, float]]]:
     """The writer's connection and the items left from the last run (oldest first)."""
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path == ":memory:":
+        return _open_and_read(path, synchronous, journal_limit)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # SQLite deletes the -wal and -shm when it closes a file it could not use: hold on to
+    # them (hard links) so that what is set aside is what was there.
+    held = _hold(path)
     try:
         return _open_and_read(path, synchronous, journal_limit)
     except sqlite3.DatabaseError as exc:
         if not is_corrupt(exc):
             raise QueueUnusable(f"the queue file {path} cannot be opened: {exc}") from None
         if recover == "refuse":
+            _restore(path, held)
             raise QueueCorrupt(f"the queue file {path} is corrupt ({exc}); move it aside, or "
                                "start with --queue-recover=aside") from None
+        _restore(path, held)
+        held = {}
         target, moved = set_aside(path)
         if log is not None:
             log.critical("queue file corrupt: set aside, starting with a fresh queue",
                          path=path, moved_to=target, bytes=moved, error=str(exc)[:200])
+    finally:
+        for link in held.values():
+            _unlink(link)
     try:
         return _open_and_read(path, synchronous, journal_limit)
     except sqlite3.DatabaseError as exc:
         raise QueueUnusable(f"the queue file {path} cannot be opened: {exc}") from None
+
+
+def _hold(path: str) -> dict[str, str]:
+    held = {}
+    for suffix in SUFFIXES[1:]:
+        if os.path.exists(path + suffix):
+            link = f"{path}{suffix}.opening"
+            try:
+                _unlink(link)
+                os.link(path + suffix, link)
+            except OSError:
+                continue
+            held[suffix] = link
+    return held
+
+
+def _restore(path: str, held: dict[str, str]) -> None:
+    """Put back the -wal and -shm that SQLite removed; drop the links of the others."""
+    for suffix, link in held.items():
+        if os.path.lexists(path + suffix):
+            _unlink(link)
+        else:
+            os.replace(link, path + suffix)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _open_and_read(path: str, synchronous: str, journal_limit: int
