@@ -28,7 +28,7 @@ from starlette.routing import Route
 from ..alert import Alert
 from ..engine import Engine
 from ..errors import ParseError
-from ..parsing import decode, fast_alert, split_batch
+from ..parsing import decode, fast_alert, nesting_error, split_batch
 from .auth import TokenChecker, TokenError
 from .intake import AlertEndpoint
 from .metrics import Metrics
@@ -130,7 +130,7 @@ class Receiver:
         except Refused:
             raise
         except RecursionError:
-            raise Refused(400, "bad_json", "message is nested too deeply") from None
+            raise Refused(400, "bad_json", str(nesting_error())) from None
         except Exception as exc:  # a plugin's parser: its failure is the payload's refusal
             raise Refused(400, "not_alert", f"a parser failed on the message: "
                           f"{type(exc).__name__}") from None
@@ -218,7 +218,7 @@ class Receiver:
             except ParseError as exc:
                 raise Refused(400, "bad_json", str(exc)) from None
             except RecursionError:
-                raise Refused(400, "bad_json", "message is nested too deeply") from None
+                raise Refused(400, "bad_json", str(nesting_error())) from None
             if not isinstance(message, dict):
                 raise Refused(400, "not_alert", "an SNS message must be a JSON object")
             try:
