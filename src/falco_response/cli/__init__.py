@@ -2,7 +2,8 @@
 ``add_parser(subparsers)``; the module list below is the whole command set.
 
 Exit codes: 0 success; 1 some input was unreadable or some action failed; 2 usage error;
-3 the config or a plugin could not be loaded.
+3 the config or a plugin could not be loaded; 4 the queue file of ``serve`` is corrupt (with
+``--queue-recover=refuse``) or cannot be opened.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import sys
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+EXIT_QUEUE = 4
 
 COMMAND_MODULES = ("alerts", "inspect", "audit", "undo", "serve", "consume", "lambda_package",
-                   "sns_policy", "new_plugin")
+                   "sns_policy", "new_plugin", "dead_letters")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="falco-response",
         description="Respond to Falco alerts: notify people and contain threats.",
         epilog="Exit codes: 0 ok, 1 unreadable input or a failed action, 2 usage error, "
-               "3 config or plugin error.",
+               "3 config or plugin error, 4 unusable queue file (serve).",
     )
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

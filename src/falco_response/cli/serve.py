@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
+from . import EXIT_CONFIG, EXIT_OK, EXIT_QUEUE, EXIT_USAGE
 from .common import add_config_option, load_engine
 
 TOKEN_ENV = "FALCO_RESPONSE_TOKENS"
@@ -42,8 +42,27 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("--queue-sync", choices=["normal", "full"], default="normal",
                        help="normal (default) survives a killed process; full also a power "
                             "loss, with an fsync per commit")
+    serve.add_argument("--queue-recover", choices=["aside", "refuse"], default="aside",
+                       help="a corrupt queue file at start: aside (default) renames it to "
+                            "PATH.corrupt-<time> and starts empty; refuse exits with code 4")
+    serve.add_argument("--max-attempts", type=int, default=5, metavar="N",
+                       help="tries of an alert whose handling raised before it moves to the "
+                            "dead-letter table (default 5)")
+    serve.add_argument("--retry-backoff", type=float, default=1.0, metavar="SECONDS",
+                       help="wait before the second try, doubling each time up to 60 s "
+                            "(default 1)")
     serve.add_argument("--body-limit", type=int, default=1024 * 1024, metavar="BYTES",
                        help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--header-limit", type=int, default=64 * 1024, metavar="BYTES",
+                       help="largest request line and headers, else 431 (default 64 KiB)")
+    serve.add_argument("--max-headers", type=int, default=100, metavar="N",
+                       help="most request headers, else 431 (default 100)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="time to receive a request's headers, else 408 and the "
+                            "connection is closed (default 10)")
+    serve.add_argument("--max-connections", type=int, default=1024, metavar="N",
+                       help="open connections per listener; more are answered 503 and closed "
+                            "(default 1024)")
     serve.add_argument("--tls-cert", help="server certificate (PEM)")
     serve.add_argument("--tls-key", help="server private key (PEM)")
     serve.add_argument("--client-ca", help="require client certificates signed by this CA "
@@ -78,6 +97,9 @@ def add_parser(subparsers: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
     from ..server.auth import load_tokens
+    from ..server.dead_letters import RetryPolicy
+    from ..server.http_limits import HttpLimits
+    from ..server.queue_file import QueueCorrupt, QueueUnusable
     from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
     from ..server.senders import intake_paths
 
@@ -92,14 +114,19 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         paths = intake_paths(args.intake_path)
+        limits = HttpLimits(header_bytes=args.header_limit, max_headers=args.max_headers,
+                            header_timeout=args.header_timeout,
+                            max_connections=args.max_connections)
+        retry = RetryPolicy(max_attempts=args.max_attempts, backoff=args.retry_backoff,
+                            max_backoff=max(60.0, args.retry_backoff))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     listen = Listen(host=args.host, port=args.port, tls_cert=args.tls_cert,
                     tls_key=args.tls_key, client_ca=args.client_ca,
-                    token_port=args.token_port, health_port=args.health_port)
+                    token_port=args.token_port, health_port=args.health_port, limits=limits)
     options = ServerOptions(body_limit=args.body_limit, drain_timeout=args.drain_timeout,
-                            tokens=tokens, intake_paths=paths,
+                            tokens=tokens, intake_paths=paths, retry=retry,
                             sns=SnsVerifier(args.sns_topic_arn) if args.sns_topic_arn else None)
     try:
         listen.validate()
@@ -113,8 +140,13 @@ def run_serve(args: argparse.Namespace) -> int:
     except UnsafeConfig as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    queue = DurableQueue(args.queue, max_items=args.queue_max,
-                         synchronous=args.queue_sync.upper())
+    try:
+        queue = DurableQueue(args.queue, max_items=args.queue_max,
+                             synchronous=args.queue_sync.upper(), recover=args.queue_recover,
+                             log=engine.log)
+    except (QueueCorrupt, QueueUnusable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_QUEUE
     pool = None
     if args.actions_in == "process":
         from ..server.action_process import ActionProcess, command_for
@@ -123,7 +155,7 @@ def run_serve(args: argparse.Namespace) -> int:
         env = {k: v for k, v in os.environ.items() if k != args.token_env}
         pool = ActionProcess(queue, metrics, command_for(args.config, workers=args.workers,
                                                          dry_run=args.dry_run),
-                             log=engine.log, env=env)
+                             log=engine.log, env=env, retry=retry)
     receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
     engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
                        health_port=args.health_port, intake_paths=list(paths),

@@ -14,13 +14,18 @@ over a Unix socket pair, in length-prefixed msgpack frames:
   once intake drained (the socket closing without it means intake was killed: the child
   exits at once, since intake's queue still holds what the child had);
 - actions to intake: ``["ready", pid]`` once the config is loaded, then
-  ``[[id, [[source, [[response, action, status, seconds], ...]], ...]], ...]``: finished
-  alerts, each with what the metrics count. Intake then acknowledges them in the queue.
+  ``[[id, [[source, [[response, action, status, seconds], ...]], ...], error], ...]``:
+  finished alerts, each with what the metrics count, and ``error`` None, or the text of what
+  handling it raised. Intake then acknowledges the first kind in the queue, and retries (in
+  the end dead-letters) the second, as :mod:`.workers` does.
 
 An alert is acknowledged only after its actions finished in the child. When the child dies,
 the alerts it held go back to the front of the queue and a new child starts (at-least-once, as
-after a crash of the whole server); after ``max_restarts`` deaths in a minute the pool
-reports itself dead, so ``/healthz`` fails and the kubelet restarts the container.
+after a crash of the whole server); each counts the death as a failed try, and they are sent
+one at a time until they are done, so an alert that kills the child (a poison alert) is the
+only one whose tries run out: it moves to the dead-letter table instead of killing every
+child after it. After ``max_restarts`` deaths in a minute the pool reports itself dead, so
+``/healthz`` fails and the kubelet restarts the container.
 """
 
 from __future__ import annotations
@@ -36,11 +41,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
-if TYPE_CHECKING:  # the child needs neither (nor prometheus-client)
+if TYPE_CHECKING:  # the child needs none of these (nor prometheus-client)
+    from .dead_letters import RetryPolicy
     from .metrics import Metrics
     from .queue import DurableQueue, Item
 
@@ -149,7 +156,10 @@ class ActionProcess:
 
     def __init__(self, queue: DurableQueue, metrics: Metrics, command: list[str], *, log: Any,
                  env: dict[str, str] | None = None, startup_timeout: float = 120.0,
-                 max_restarts: int = 5) -> None:
+                 max_restarts: int = 5, retry: RetryPolicy | None = None) -> None:
+        from .dead_letters import RetryPolicy
+
+        self.retry = retry or RetryPolicy()
         self.queue = queue
         self.metrics = metrics
         self.command = command
@@ -160,6 +170,8 @@ class ActionProcess:
         self._child: _Child | None = None
         self._has_child = threading.Condition()
         self._stopping = threading.Event()
+        self._suspects: set[int] = set()  # held by a child that died: sent one at a time
+        self._suspects_lock = threading.Lock()
         self._gave_up = False
         self._deaths: list[float] = []
         self._feeder = threading.Thread(target=self._feed, name="action-feeder", daemon=True)
@@ -193,7 +205,12 @@ class ActionProcess:
                 child = self._child
             if child is None:
                 continue
-            items = self.queue.take_many(BATCH, timeout=0.5)
+            with self._suspects_lock:
+                isolating = bool(self._suspects)
+            if isolating and self.busy:  # one alert at a time until the suspects are done
+                self._stopping.wait(GATHER)
+                continue
+            items = self.queue.take_many(1 if isolating else BATCH, timeout=0.5)
             if not items:
                 continue
             if not child.hand(items):
@@ -223,8 +240,10 @@ class ActionProcess:
             code = child.proc.wait()
             child.close()
             left = child.take_all()
-            if left:
+            if left and self._stopping.is_set():
                 self.queue.give_back(left)
+            elif left:
+                left = self._after_death(left, code)
             if self._stopping.is_set():
                 return
             now = time.monotonic()
@@ -256,7 +275,31 @@ class ActionProcess:
                 return
             self.log.info("action process started", pid=new.proc.pid)
 
+    def _after_death(self, held: list[Item], code: int) -> list[Item]:
+        """The child died holding ``held``: one of them may be what kills it (a poison
+        alert). Each counts the death as a failed try: those at their last try move to the
+        dead-letter table, the rest go back to the queue and are sent one at a time until
+        they are done, so the next death can only count against the alert that caused it.
+        What was given back (the rest)."""
+        error = f"the action process exited with {code} while handling it"
+        kept = []
+        for item in held:
+            item = replace(item, attempts=item.attempts + 1)
+            if item.attempts >= self.retry.max_attempts and self.queue.dead_letter(item, error):
+                self.log.error("alert moved to the dead-letter table", item=item.id,
+                               attempts=item.attempts, error=error)
+                self.metrics.dead_lettered.inc()
+                continue
+            kept.append(item)
+        with self._suspects_lock:
+            self._suspects = {item.id for item in kept}
+        if kept:
+            self.queue.give_back(kept)
+        return kept
+
     def _read_acks(self, child: _Child) -> None:
+        from .workers import handling_failed
+
         record = self.metrics.record_handled
         ack = self.queue.ack
         while True:
@@ -273,16 +316,25 @@ class ActionProcess:
             if frame is None:
                 return
             try:
-                finished = [(int(item_id), handled) for item_id, handled in frame]
-            except (TypeError, ValueError) as exc:
+                finished = [(int(entry[0]), entry[1],
+                             None if len(entry) < 3 or entry[2] is None else str(entry[2]))
+                            for entry in frame]
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
                 self.log.error("bad message from the action process; stopping it",
                                error=str(exc)[:200])
                 child.proc.kill()
                 return
             with child.lock:
-                for item_id, _ in finished:
-                    child.inflight.pop(item_id, None)
-            for item_id, handled in finished:
+                items = [child.inflight.pop(item_id, None) for item_id, _, _ in finished]
+            if self._suspects:
+                with self._suspects_lock:
+                    self._suspects.difference_update(item_id for item_id, _, _ in finished)
+            for item, (item_id, handled, error) in zip(items, finished):
+                if error is not None:
+                    if item is not None:
+                        handling_failed(self.queue, item, error[:300], retry=self.retry,
+                                        log=self.log, metrics=self.metrics)
+                    continue
                 try:
                     for source, outcomes in handled:
                         record(source, outcomes)
@@ -376,13 +428,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def run_actions() -> None:
         while (item := work.get()) is not None:
             item_id, body = item
+            error = None
             try:
                 handled = _summary(engine.handle(body))
             except Exception as exc:  # the engine returns failures as values; belt and braces
-                log.error("worker failed on an alert", item=item_id,
-                          error=f"{type(exc).__name__}: {exc}"[:300])
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("worker failed on an alert", item=item_id, error=error)
                 handled = []
-            done.put([item_id, handled])
+            done.put([item_id, handled, error])
 
     def report() -> None:
         finished = False

@@ -28,12 +28,13 @@ from starlette.routing import Route
 from ..alert import Alert
 from ..engine import Engine
 from ..errors import ParseError
-from ..parsing import decode, fast_alert, split_batch
+from ..parsing import decode, fast_alert, nesting_error, split_batch
 from .auth import TokenChecker, TokenError
 from .intake import AlertEndpoint
 from .metrics import Metrics
-from .queue import DurableQueue, QueueClosed, QueueFull
-from .refusal import Refused
+from .dead_letters import RetryPolicy
+from .queue import DurableQueue, QueueClosed, QueueDiskFull, QueueFull, QueueWriteError
+from .refusal import Refused, single_authorization
 from .senders import (INTAKE_METHODS, SIDEKICK_TALON, TEXT_OUTPUT, is_falcosidekick,
                       not_found_handler, with_trailing_slashes)
 from .sns import SnsError, SnsVerifier
@@ -55,6 +56,7 @@ class ServerOptions:
     intake_paths: tuple[str, ...] = ("/",)
     """Where alerts are taken (``/`` and each ``--intake-path``), checked by
     :func:`.senders.intake_paths`."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class Receiver:
@@ -70,6 +72,8 @@ class Receiver:
         self.draining = False
         self.log = engine.log
         metrics.queue_depth.set_function(lambda: len(queue))
+        metrics.dead_letters.set_function(lambda: queue.dead_letters)
+        metrics.disk_full.set_function(lambda: 1 if queue.disk_full else 0)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -79,6 +83,12 @@ class Receiver:
                       error=exc.message)
         return Response(_encode({"error": exc.message}), exc.status, exc.headers,
                         media_type="application/json")
+
+    def refused_by_protocol(self, reason: str) -> None:
+        """A request or connection the HTTP protocol refused (header limits, too many
+        connections) before it reached the app: counted like the app's refusals."""
+        self.metrics.rejected.labels(reason).inc()
+        self.log.info("request refused", reason=reason)
 
     @staticmethod
     def check_media_type(content_type: str, allowed: tuple[str, ...]) -> None:
@@ -112,7 +122,23 @@ class Receiver:
         return b"".join(chunks)
 
     def parse(self, body: bytes) -> list[Alert]:
-        """Every alert in the body, with the engine's own parsers and error texts."""
+        """Every alert in the body, with the engine's own parsers and error texts; refused
+        with 400 when the body holds no alert (an empty batch) or any parser fails, whatever
+        it raises: intake answers 202 only for a payload that holds at least one alert."""
+        try:
+            alerts = self._parse(body)
+        except Refused:
+            raise
+        except RecursionError:
+            raise Refused(400, "bad_json", str(nesting_error())) from None
+        except Exception as exc:  # a plugin's parser: its failure is the payload's refusal
+            raise Refused(400, "not_alert", f"a parser failed on the message: "
+                          f"{type(exc).__name__}") from None
+        if not alerts:
+            raise Refused(400, "not_alert", "the payload holds no alert (an empty batch)")
+        return alerts
+
+    def _parse(self, body: bytes) -> list[Alert]:
         if self.engine.plugins.only_builtin_parser:
             alert = fast_alert(body)  # a plain Falco alert: one typed decode
             if alert is not None:
@@ -142,7 +168,17 @@ class Receiver:
         except QueueClosed:
             raise Refused(503, "shutting_down", "shutting down; retry later",
                           {"Retry-After": "1"}) from None
-        item_id = await future
+        except QueueDiskFull:
+            raise Refused(503, "disk_full", "queue disk full; retry later",
+                          {"Retry-After": str(self.options.retry_after)}) from None
+        try:
+            item_id = await future
+        except QueueDiskFull:
+            raise Refused(503, "disk_full", "queue disk full; retry later",
+                          {"Retry-After": str(self.options.retry_after)}) from None
+        except QueueWriteError:
+            raise Refused(503, "queue_error", "the queue could not store the alert; retry "
+                          "later", {"Retry-After": str(self.options.retry_after)}) from None
         for alert in alerts:
             self.metrics.count_received(alert.source)
         return item_id
@@ -161,10 +197,15 @@ class Receiver:
             raise Refused(exc.status, reason, message, headers) from None
 
     def authenticate(self, request: Request, check_tokens: bool) -> None:
+        header = single_authorization(request.headers.getlist("authorization"))
         if check_tokens:
-            self.check_token(request.headers.get("authorization"))
+            self.check_token(header)
 
     async def post_sns(self, request: Request) -> Response:
+        try:
+            single_authorization(request.headers.getlist("authorization"))
+        except Refused as exc:
+            return self.refuse(exc)
         verifier = self.options.sns
         if verifier is None:
             return Response(_encode({"error": "no SNS topic is allowed"}), 404,
@@ -176,6 +217,8 @@ class Receiver:
                 message = decode(body)
             except ParseError as exc:
                 raise Refused(400, "bad_json", str(exc)) from None
+            except RecursionError:
+                raise Refused(400, "bad_json", str(nesting_error())) from None
             if not isinstance(message, dict):
                 raise Refused(400, "not_alert", "an SNS message must be a JSON object")
             try:
@@ -296,6 +339,7 @@ def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, wor
     run in ``workers`` threads of this process, unless ``pool`` (an
     :class:`~.action_process.ActionProcess`) runs them elsewhere."""
     if pool is None:
-        pool = Workers(queue, engine.handle, count=workers, log=engine.log)
+        pool = Workers(queue, engine.handle, count=workers, log=engine.log,
+                       retry=(options or ServerOptions()).retry, metrics=metrics)
     return Receiver(engine, queue, pool, metrics, options or ServerOptions())
 

@@ -23,6 +23,7 @@ class HealthServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # seconds for a request to arrive: a slow client loses its thread
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 if self.path == "/healthz":
                     ok = live()

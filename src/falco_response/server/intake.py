@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .refusal import Refused
+from .refusal import Refused, single_authorization
 
 if TYPE_CHECKING:
     from .app import Receiver
@@ -27,8 +27,15 @@ class AlertEndpoint:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         receiver = self.receiver
-        headers = {k: v for k, v in scope["headers"] if k in _WANTED}
+        headers = {}
+        authorizations = []
+        for key, value in scope["headers"]:
+            if key in _WANTED:
+                headers[key] = value
+                if key == b"authorization":
+                    authorizations.append(value.decode("latin-1"))
         try:
+            single_authorization(authorizations)
             if self.check_tokens:
                 receiver.check_token(_text(headers.get(b"authorization")),
                                      _text(headers.get(b"user-agent")))

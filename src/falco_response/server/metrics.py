@@ -23,7 +23,9 @@ KNOWN_SOURCES = frozenset({
     "k8saudit-eks", "k8saudit-gke", "k8saudit-aks", "journal", "internal", "falcosidekick",
 })
 REJECT_REASONS = ("bad_json", "not_alert", "too_large", "content_type", "unauthenticated",
-                  "forbidden", "queue_full", "shutting_down", "bad_signature", "unknown_topic")
+                  "forbidden", "queue_full", "shutting_down", "bad_signature", "unknown_topic",
+                  "duplicate_header", "disk_full", "queue_error", "header_limit",
+                  "too_many_connections")
 
 
 def source_label(source: str) -> str:
@@ -55,6 +57,15 @@ class Metrics:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.queue_depth = Gauge("falco_response_queue_depth", "Alerts accepted and not yet "
                                  "finished", registry=r)
+        self.retries = Counter("falco_response_alert_retries", "Alerts tried again because "
+                               "handling them raised", registry=r)
+        self.dead_lettered = Counter("falco_response_alerts_dead_lettered", "Alerts moved to "
+                                     "the dead-letter table after their last try", registry=r)
+        self.dead_letters = Gauge("falco_response_dead_letters", "Alerts in the queue file's "
+                                  "dead-letter table (see falco-response dead-letters)",
+                                  registry=r)
+        self.disk_full = Gauge("falco_response_queue_disk_full", "1 while the disk under the "
+                               "queue is full (intake answers 503)", registry=r)
 
     def count_received(self, source: str) -> None:
         """Intake's counter, with the labelled child cached (this runs for every alert)."""

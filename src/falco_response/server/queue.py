@@ -7,7 +7,15 @@ The commits run in a writer thread, or, once :meth:`attach` gave the queue the s
 loop, on the loop itself, once per loop iteration: with ``synchronous=NORMAL`` a commit
 makes no fsync and costs less than the two thread hand-offs it saves. Workers :meth:`take` items from memory and :meth:`ack` them when their actions
 finished; an item not acknowledged when the process dies is still in the table and is worked
-again on the next start (at-least-once).
+again on the next start (at-least-once). An item whose handling raised is not acknowledged:
+:meth:`retry` hands it out again after a delay, and :meth:`dead_letter` moves it to the
+dead-letter table (:mod:`.dead_letters`) once it has had its tries.
+
+When a commit fails, its acknowledgements are committed again on their own, so a full disk
+(which fails inserts: intake answers 503, see :class:`QueueDiskFull`) never keeps an
+acknowledgement from committing; a reserve of disk space (``<path>-reserve``), given up
+when the disk fills, leaves them room. Intake recovers by itself once the reserve can be
+allocated again.
 
 ``synchronous=NORMAL`` (the default) survives the process being killed; ``FULL`` also
 survives the machine losing power, at the cost of an fsync per commit. WAL checkpoints (which
@@ -22,9 +30,12 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Union
+from typing import Any, Literal, Union
+
+from . import dead_letters
+from .queue_file import RESERVE_BYTES, Recover, drop_reserve, make_reserve, open_queue_file
 
 Synchronous = Literal["NORMAL", "FULL"]
 Waiter = Union["Future[int]", "asyncio.Future[int]"]
@@ -48,11 +59,28 @@ class QueueClosed(Exception):
     """The queue no longer accepts items (the server is shutting down)."""
 
 
+class QueueWriteError(Exception):
+    """The item could not be committed (an I/O error); the sender should retry (HTTP 503)."""
+
+
+class QueueDiskFull(QueueWriteError):
+    """The disk under the queue file is full; the sender should retry (HTTP 503)."""
+
+
+def _write_error(exc: sqlite3.Error) -> QueueWriteError:
+    code = getattr(exc, "sqlite_errorcode", 0) or 0
+    if code & 0xFF == sqlite3.SQLITE_FULL:
+        return QueueDiskFull("queue disk full")
+    return QueueWriteError(f"the queue could not commit: {exc}")
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     id: int
     body: bytes
     received: float
+    attempts: int = 0
+    """Times its handling failed in this process (not kept across restarts)."""
 
 
 class DurableQueue:
@@ -64,7 +92,8 @@ class DurableQueue:
 
     def __init__(self, path: str | Path, *, max_items: int = 10_000,
                  max_bytes: int = 256 * 1024 * 1024, synchronous: Synchronous = "NORMAL",
-                 wal_frames: int = WAL_FRAMES) -> None:
+                 wal_frames: int = WAL_FRAMES, recover: Recover = "aside",
+                 log: Any = None, reserve_bytes: int = RESERVE_BYTES) -> None:
         self.path = str(path)
         self.wal_frames = wal_frames
         self.max_items = max_items
@@ -88,25 +117,31 @@ class DurableQueue:
         self._closed = False
         self._stopping = False
         self.recovered = 0
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self.log = log
+        self.disk_full = False
+        self.dead_letters = 0  # in the table, as of the last look (about once a second)
+        self._failed_acks: list[int] = []
+        self._timers: set[threading.Timer] = set()
         # Keep the WAL file at its working size when it starts over: truncating it means
         # growing it again, and appends that allocate blocks can wait on the filesystem's
         # journal while the checkpoint thread syncs.
-        self._db.execute(f"PRAGMA journal_size_limit={2 * wal_frames * 4096}")
-        self._db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, "
-                         "body BLOB NOT NULL, received REAL NOT NULL)")
-        for row in self._db.execute("SELECT id, body, received FROM items ORDER BY id"):
-            item = Item(row[0], bytes(row[1]), row[2])
+        self._db, rows = open_queue_file(self.path, synchronous=synchronous,
+                                         journal_limit=2 * wal_frames * 4096,
+                                         recover=recover, log=log)
+        self.reserve_bytes = reserve_bytes if self.path != ":memory:" else 0
+        self._reserve = f"{self.path}-reserve"
+        if self.reserve_bytes and not make_reserve(self._reserve, self.reserve_bytes) \
+                and log is not None:
+            log.warning("no room for the queue's disk reserve", path=self._reserve,
+                        bytes=self.reserve_bytes)
+        for row in rows:
+            item = Item(*row)
             self._ready.append(item)
             self._sizes[item.id] = len(item.body)
             self._count += 1
             self._bytes += len(item.body)
         self.recovered = self._count
+        self._take_redriven()
         self._writer = threading.Thread(target=self._write_loop, name="queue-writer",
                                         daemon=True)
         self._writer.start()
@@ -133,6 +168,8 @@ class DurableQueue:
         with self._lock:
             if self._closed:
                 raise QueueClosed("the queue is closed")
+            if self.disk_full:  # the reserve is for acks; room is checked every second
+                raise QueueDiskFull("queue disk full")
             if self._count >= self.max_items or self._bytes + len(body) > self.max_bytes:
                 raise QueueFull(f"the queue holds {self._count} alerts")
             self._count += 1
@@ -247,6 +284,98 @@ class DurableQueue:
                     self._ack_flush_scheduled = False
                     self._has_writes.notify()
 
+    def retry(self, item: Item, delay: float) -> None:
+        """Hand ``item`` (not acknowledged: handling it failed) out again in ``delay``
+        seconds. It keeps its place in the table, so a restart works it again too."""
+        timer = threading.Timer(delay, self._retry_now, (item,))
+        timer.daemon = True
+        with self._lock:
+            if self._stopping:
+                return  # it stays in the table for the next start
+            self._timers.add(timer)
+            timer.start()
+
+    def _retry_now(self, item: Item) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive() and
+                            t is not threading.current_thread()}
+            if self._stopping:
+                return
+            self._ready.append(item)
+            self._has_ready.notify()
+
+    @property
+    def retrying(self) -> int:
+        """Items waiting for their next try."""
+        with self._lock:
+            return sum(1 for t in self._timers if t.is_alive())
+
+    def dead_letter(self, item: Item, error: str) -> bool:
+        """Move ``item`` to the dead-letter table with ``error`` and its attempt count, in
+        one transaction; False when that could not be committed (it stays queued)."""
+        with self._db_lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                dead_letters.insert(self._db, item.id, item.body, item.received, time.time(),
+                                    item.attempts, error)
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                return False
+        with self._lock:
+            size = self._sizes.pop(item.id, None)
+            if size is not None:
+                self._count -= 1
+                self._bytes -= size
+            self.dead_letters += 1
+        return True
+
+    def _poll_dead_letters(self, db: sqlite3.Connection) -> None:
+        """About once a second, on the checkpoint thread's own connection (a read that
+        never waits for intake's commits): count the dead letters, take back marked ones."""
+        try:
+            total, marked = dead_letters.counts(db)
+        except sqlite3.Error:
+            return
+        self.dead_letters = total
+        if marked:
+            self._take_redriven()
+
+    def _take_redriven(self) -> None:
+        """Move dead letters marked for redrive (``falco-response dead-letters redrive``)
+        back into the queue, as far as there is room."""
+        with self._lock:
+            room = self.max_items - self._count
+        with self._db_lock:
+            try:
+                moved: list[tuple[int, bytes, float]] = []
+                if room > 0:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    moved = dead_letters.take_marked(self._db, room)
+                    self._db.execute("COMMIT")
+                total, _ = dead_letters.counts(self._db)
+            except sqlite3.Error:
+                self._rollback()
+                return
+        with self._lock:
+            self.dead_letters = total
+            for item_id, body, received in moved:
+                self._sizes[item_id] = len(body)
+                self._count += 1
+                self._bytes += len(body)
+                self._ready.append(Item(item_id, body, received))
+            if moved:
+                self._has_ready.notify(len(moved))
+        if moved and self.log is not None:
+            self.log.warning("dead letters redriven into the queue", count=len(moved))
+
+    def _rollback(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
     # -- state ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -276,11 +405,17 @@ class DurableQueue:
             self._loop = None  # what is left is committed by the writer thread
             self._has_ready.notify_all()
             self._has_writes.notify_all()
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
         self._stop_checkpoints.set()
         self._writer.join()
         self._checkpointer.join()
         with self._db_lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass  # a full disk: the WAL keeps what the file lacks
             self._db.close()
 
     # -- the writer thread ----------------------------------------------------------------
@@ -314,8 +449,15 @@ class DurableQueue:
         """
         restart_frames = self.wal_frames
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        rounds = 0
         try:
             while not self._stop_checkpoints.wait(every):
+                rounds += 1
+                self._retry_failed_acks()
+                if rounds % 5 == 0:
+                    self._poll_dead_letters(db)
+                    if self.disk_full:
+                        self._check_room()
                 try:
                     busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
@@ -328,6 +470,23 @@ class DurableQueue:
                         self._wake_writer()
         finally:
             db.close()
+
+    def _check_room(self) -> None:
+        """While the disk is full: once the reserve can be allocated again, there is room
+        for intake too."""
+        if self.reserve_bytes and not make_reserve(self._reserve, self.reserve_bytes):
+            return
+        with self._lock:
+            self.disk_full = False
+        if self.log is not None:
+            self.log.warning("queue disk has room again: accepting alerts", path=self.path)
+
+    def _retry_failed_acks(self) -> None:
+        with self._lock:
+            if self._failed_acks and not self._stopping:
+                self._acks.extend(self._failed_acks)
+                self._failed_acks = []
+                self._wake_writer()
 
     def _finish_checkpoint(self) -> None:
         """Between two commits: copy the WAL's last frames so SQLite can start it over."""
@@ -343,6 +502,9 @@ class DurableQueue:
 
     def _commit_locked(self, pending: list[tuple[bytes, float, Waiter]],
                        acks: list[int]) -> None:
+        """Inserts and acknowledgements in one transaction (one commit for both, the common
+        case); when that fails, the acknowledgements are committed on their own, so a full
+        disk failing the inserts never keeps them from committing."""
         ids: list[int] = []
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -355,25 +517,47 @@ class DurableQueue:
                 self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            with self._lock:
-                self._count -= len(pending)
-                self._bytes -= sum(len(body) for body, _, _ in pending)
-                self._acks.extend(acks)
-            _settle([(future, exc) for _, _, future in pending])
+            self._rollback()
+            if pending:
+                self._inserts_failed(pending, exc)
+            if acks:
+                self._commit_acks(acks)
             return
         with self._lock:
-            for item_id in acks:
-                size = self._sizes.pop(item_id, None)
-                if size is not None:
-                    self._count -= 1
-                    self._bytes -= size
             for item_id, (body, received, _) in zip(ids, pending):
                 self._sizes[item_id] = len(body)
                 self._ready.append(Item(item_id, body, received))
             self._has_ready.notify(len(ids))
         _settle([(future, item_id) for item_id, (_, _, future) in zip(ids, pending)])
+
+    def _commit_acks(self, acks: list[int]) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in acks])
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
+            with self._lock:  # tried again in a moment, not in a busy loop
+                self._failed_acks.extend(acks)
+
+    def _inserts_failed(self, pending: list[tuple[bytes, float, Waiter]],
+                        exc: sqlite3.Error) -> None:
+        error = _write_error(exc)
+        full = isinstance(error, QueueDiskFull)
+        with self._lock:
+            self._count -= len(pending)
+            self._bytes -= sum(len(body) for body, _, _ in pending)
+            newly_full = full and not self.disk_full
+            self.disk_full = self.disk_full or full
+        if newly_full:
+            drop_reserve(self._reserve)  # room for acks and dead letters to commit
+        if self.log is not None:
+            if newly_full:
+                self.log.error("queue disk full: refusing alerts with 503 until there is room",
+                               path=self.path)
+            elif not full:
+                self.log.error("queue write failed", path=self.path, error=str(exc)[:200])
+        _settle([(future, error) for _, _, future in pending])
 
 
 def _settle(results: list[tuple[Waiter, int | BaseException]]) -> None:

@@ -13,3 +13,11 @@ class Refused(Exception):
         self.reason = reason
         self.message = message
         self.headers = headers or {}
+
+
+def single_authorization(values: list[str]) -> str | None:
+    """The one Authorization header, or 400: with two, which one a proxy, a log or this
+    server reads differs, so a request carrying more than one is refused outright."""
+    if len(values) > 1:
+        raise Refused(400, "duplicate_header", "more than one Authorization header")
+    return values[0] if values else None

@@ -20,6 +20,7 @@ import uvicorn
 from ..engine import Engine
 from .app import Receiver, ServerOptions, build_receiver
 from .health import HealthServer
+from .http_limits import HttpLimits, protocol_class
 from .metrics import Metrics
 from .queue import DurableQueue
 from .workers import Pool
@@ -40,6 +41,7 @@ class Listen:
     health_host: str = "0.0.0.0"
     health_port: int | None = None
     keep_alive: int = 75
+    limits: HttpLimits = field(default_factory=HttpLimits)
     uvicorn_extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -91,6 +93,7 @@ def uvicorn_config(receiver: Receiver, listen: Listen, *, token_listener: bool =
         timeout_keep_alive=listen.keep_alive, timeout_graceful_shutdown=10,
         server_header=False, proxy_headers=False,  # Falco connects directly; no proxy
     )
+    kwargs["http"] = protocol_class(listen.limits, receiver.refused_by_protocol)
     if listen.tls_cert:
         kwargs.update(ssl_certfile=listen.tls_cert, ssl_keyfile=listen.tls_key)
     if listen.client_ca and not token_listener:

@@ -9,9 +9,35 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .queue import DurableQueue
+from .dead_letters import RetryPolicy
+from .queue import DurableQueue, Item
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
+
+
+def handling_failed(queue: DurableQueue, item: Item, error: str, *, retry: RetryPolicy,
+                    log: Any, metrics: Metrics | None) -> None:
+    """Handling ``item`` raised: never acknowledge it. Try it again after a backoff, or,
+    once it has had ``retry.max_attempts`` tries, move it to the dead-letter table."""
+    item = replace(item, attempts=item.attempts + 1)
+    if item.attempts >= retry.max_attempts:
+        if queue.dead_letter(item, error):
+            log.error("alert moved to the dead-letter table", item=item.id,
+                      attempts=item.attempts, error=error)
+            if metrics is not None:
+                metrics.dead_lettered.inc()
+            return
+        log.error("could not write the dead letter; the alert stays queued", item=item.id)
+    delay = retry.delay(item.attempts)
+    log.warning("handling an alert failed; trying it again", item=item.id,
+                attempt=item.attempts, of=retry.max_attempts, retry_in=delay, error=error)
+    if metrics is not None:
+        metrics.retries.inc()
+    queue.retry(item, delay)
 
 
 class Pool(Protocol):
@@ -33,17 +59,22 @@ class Workers:
     """``count`` threads that run ``handle(body)`` for each queued item, then ack it.
 
     An item is acknowledged whatever its outcomes: failed actions are outcomes (logged and
-    counted), not a reason to run every action of the alert again.
+    counted), not a reason to run every action of the alert again. Only when ``handle``
+    raises is it left unacknowledged, retried and in the end dead-lettered
+    (:func:`handling_failed`).
     """
 
     def __init__(self, queue: DurableQueue, handle: Callable[[bytes], Any], *, count: int,
-                 log: Any) -> None:
+                 log: Any, retry: RetryPolicy | None = None,
+                 metrics: Metrics | None = None) -> None:
         if count < 1:
             raise ValueError("at least one worker is needed")
         self.queue = queue
         self.handle = handle
         self.count = count
         self.log = log
+        self.retry = retry or RetryPolicy()
+        self.metrics = metrics
         self._stop = threading.Event()
         self._busy = 0
         self._lock = threading.Lock()
@@ -73,10 +104,11 @@ class Workers:
             try:
                 self.handle(item.body)
             except Exception as exc:  # the engine returns failures as values; belt and braces
-                self.log.error("worker failed on an alert", item=item.id,
-                               error=f"{type(exc).__name__}: {exc}"[:300])
-            finally:
+                handling_failed(self.queue, item, f"{type(exc).__name__}: {exc}"[:300],
+                                retry=self.retry, log=self.log, metrics=self.metrics)
+            else:
                 self.queue.ack(item.id)
+            finally:
                 with self._lock:
                     self._busy -= 1
 
