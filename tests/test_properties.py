@@ -32,7 +32,10 @@ json_values = st.recursive(json_scalars, lambda children: st.lists(children, max
 field_values = st.none() | st.booleans() | st.integers(-10**20, 10**20) | \
     st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | \
     st.sampled_from(["0", "00", "1", "-1", "sh", "bash", "/etc/shadow", "1e3", "true"])
-FIELD_NAMES = ["proc.name", "user.uid", "fd.name", "k8s.ns.name", "proc.aname[2]"]
+FIELD_NAMES = ["proc.name", "user.uid", "fd.name", "k8s.ns.name", "proc.aname[2]",
+               "ka.uri.param[command]"]
+# falcosidekick's SNS attributes spell bracketed names with dots: alerts may carry either.
+ALERT_FIELD_NAMES = FIELD_NAMES + ["proc.aname.2", "ka.uri.param.command"]
 RULES = ["Terminal shell in container", "Read sensitive file untrusted", "Write below etc",
          "Run shell untrusted", "Custom [rule]"]
 TAGS = ["container", "shell", "mitre_execution", "test", "host"]
@@ -162,6 +165,8 @@ def reference(match: dict[str, Any], alert: Alert) -> bool:
             return False
     for name, cond in match.get("fields", {}).items():
         value = alert.output_fields.get(name)
+        if value is None and "[" in name:
+            value = alert.output_fields.get(re.sub(r"\[([^]]*)\]", r".\1", name))
         ops = cond if isinstance(cond, dict) else {"in": _listify(cond)}
         for op, arg in ops.items():
             if op == "in":
@@ -210,13 +215,21 @@ matches = st.fixed_dictionaries({}, optional={
                               scalar_conditions | st.lists(scalar_conditions, min_size=1,
                                                            max_size=3) | field_ops, max_size=3),
 })
+
+
+def _sns_spelling(fields: dict[str, Any]) -> dict[str, Any]:
+    """What falcosidekick's SNS attribute mode does to bracketed names."""
+    return {re.sub(r"\[([^]]*)\]", r".\1", k): v for k, v in fields.items()}
+
+
 alerts = st.builds(
-    lambda rule, prio, source, tags, fields: alert_from_dict({
+    lambda rule, prio, source, tags, fields, sns: alert_from_dict({
         "rule": rule, "priority": prio, "time": "2026-11-26T20:00:00Z", "source": source,
-        "tags": tags, "output_fields": fields}),
+        "tags": tags, "output_fields": _sns_spelling(fields) if sns else fields}),
     st.sampled_from(RULES), st.sampled_from(PRIORITY_NAMES[:8]),
     st.sampled_from(["syscall", "k8s_audit"]), st.lists(st.sampled_from(TAGS), max_size=4),
-    st.dictionaries(st.sampled_from(FIELD_NAMES), field_values, max_size=5))
+    st.dictionaries(st.sampled_from(ALERT_FIELD_NAMES), field_values, max_size=6),
+    st.booleans())
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

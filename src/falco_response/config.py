@@ -17,7 +17,8 @@ import yaml
 
 from .actions import Action, ActionRegistry, ActionType, Settings
 from .errors import ConfigError, ConfigProblem
-from .matching import CompiledMatch, MatchError, ResponseIndex
+from .match_index import ResponseIndex
+from .matching import CompiledMatch, MatchError
 from .safety import CooldownRule, Limit, compile_cooldown, compile_limit
 from .schema import (ActionSpec, ConfigSpec, ResponseSpec, SettingsSpec, namespace_problem,
                      parse_duration)
@@ -363,7 +364,7 @@ def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
         alert_deadline=timeouts["alert_deadline"],
         log_level=settings_spec.log_level,
         responses=tuple(r for _, r in compiled),
-        index=ResponseIndex(compiled),
+        index=ResponseIndex(compiled, [r.stop for _, r in compiled]),
         spec=full,
         limits=tuple(limits),
         audit_retention=retention,

@@ -275,13 +275,7 @@ class Engine:
 
     def matching(self, alert: Alert) -> list[Response]:
         """The responses that apply to ``alert``, in file order, honouring ``stop``."""
-        found = []
-        for match, response in self.config.index.candidates(alert.rule):
-            if match(alert):
-                found.append(response)
-                if response.stop:
-                    break
-        return found
+        return self.config.index.matching(alert)
 
     def _run_response(self, alert: Alert, response: Response, deadline: float,
                       outcomes: list[Outcome], dry: list[bool]) -> None:

@@ -1,22 +1,21 @@
 """Matching alerts against responses, exactly as DESIGN.md defines it.
 
-Each ``match`` compiles once, at config load, into a list of small predicates (AND).
-:class:`ResponseIndex` finds the responses to evaluate for an alert without looking at the
-ones that name other Falco rules exactly, so cost does not grow with their number.
+Each ``match`` compiles once, at config load, into a header (rule, priority, source, tags)
+and a list of field atoms (AND). :class:`falco_response.match_index.ResponseIndex` uses
+those parts to find an alert's responses without evaluating every one of them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .alert import Alert, Priority
 from .schema import FieldOps, MatchSpec, TagsSpec
 
-Predicate = Callable[[Alert], bool]
-T = TypeVar("T")
 
 _PRIORITY_EXPR = r"^\s*(<=|>=|<|>|=)?\s*([A-Za-z]+)\s*$"  # compiled on first use
 _GLOB_CHARS = frozenset("*?[")
@@ -79,10 +78,19 @@ def _number(value: Any) -> int | float | None:
 
 def _key(value: Any) -> Any:
     """Comparison key: numbers by value whatever their spelling, other values as text."""
+    if isinstance(value, str):
+        return _text_key(value) if len(value) < 64 else value
     if isinstance(value, bool):
         return "true" if value else "false"
     number = _number(value)
     return number if number is not None else str(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _text_key(value: str) -> Any:
+    """Field values repeat (namespaces, users, images): their keys are worth remembering."""
+    number = _number(value)
+    return number if number is not None else value
 
 
 def _text(value: Any) -> str:
@@ -91,10 +99,44 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _field_predicates(name: str, cond: Any, path: str) -> list[Predicate]:
-    def present(a: Alert) -> Any:
-        return a.output_fields.get(name)
+def dotted(name: str) -> str | None:
+    """falcosidekick's spelling of a bracketed field name in SNS attributes
+    (``proc.aname[2]`` -> ``proc.aname.2``), or None when the name has no brackets."""
+    if "[" not in name:
+        return None
+    return name.replace("[", ".").replace("]", "")
 
+
+def field_value(fields: Mapping[str, Any], name: str, alt: str | None) -> Any:
+    """An output field by its name, else by falcosidekick's dotted spelling of it."""
+    value = fields.get(name)
+    if value is None and alt is not None:
+        return fields.get(alt)
+    return value
+
+
+class Atom:
+    """One operator on one field (``k8s.ns.name in [a, b]``): the unit the index shares.
+
+    ``key`` identifies it, so responses that state the same condition evaluate it once per
+    alert; ``wanted`` is the set of comparison keys of an ``in`` (what the index looks up).
+    """
+
+    __slots__ = ("alt", "key", "name", "test", "wanted")
+
+    def __init__(self, name: str, op: str, args: Any, test: Callable[[Any], bool],
+                 wanted: frozenset[Any] | None = None) -> None:
+        self.name = name
+        self.alt = dotted(name)
+        self.key = (name, op, args)
+        self.test = test
+        self.wanted = wanted
+
+    def __call__(self, fields: Mapping[str, Any]) -> bool:
+        return self.test(field_value(fields, self.name, self.alt))
+
+
+def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
     if isinstance(cond, FieldOps):
         ops = cond
     elif isinstance(cond, list):
@@ -102,17 +144,20 @@ def _field_predicates(name: str, cond: Any, path: str) -> list[Predicate]:
     else:
         ops = FieldOps(in_=[cond])
 
-    preds: list[Predicate] = []
+    atoms: list[Atom] = []
     if ops.in_ is not None:
         wanted = frozenset(_key(v) for v in ops.in_)
-        preds.append(lambda a: (v := present(a)) is not None and _key(v) in wanted)
+        atoms.append(Atom(name, "in", wanted,
+                          lambda v: v is not None and _key(v) in wanted, wanted))
     if ops.not_in is not None:
         unwanted = frozenset(_key(v) for v in ops.not_in)
-        preds.append(lambda a: (v := present(a)) is None or _key(v) not in unwanted)
+        atoms.append(Atom(name, "not_in", unwanted,
+                          lambda v: v is None or _key(v) not in unwanted))
     if ops.glob is not None:
-        globs = [compile_glob(g) for g in _as_list(ops.glob)]
-        preds.append(lambda a: (v := present(a)) is not None
-                     and any(g.match(_text(v)) for g in globs))
+        globs = _as_list(ops.glob)
+        merged = compile_glob_any(globs)
+        atoms.append(Atom(name, "glob", tuple(globs),
+                          lambda v: v is not None and merged(_text(v)) is not None))
     if ops.regex is not None:
         regexes = []
         for i, pattern in enumerate(_as_list(ops.regex)):
@@ -121,106 +166,78 @@ def _field_predicates(name: str, cond: Any, path: str) -> list[Predicate]:
             except re.error as exc:
                 where = f"{path}.regex" if isinstance(ops.regex, str) else f"{path}.regex[{i}]"
                 raise MatchError(where, f"bad regex {pattern!r}: {exc}") from None
-        preds.append(lambda a: (v := present(a)) is not None
-                     and any(r.search(_text(v)) for r in regexes))
+        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)),
+                          lambda v: v is not None and any(r.search(_text(v)) for r in regexes)))
     if ops.prefix is not None:
         prefixes = tuple(_as_list(ops.prefix))
-        preds.append(lambda a: (v := present(a)) is not None and _text(v).startswith(prefixes))
+        atoms.append(Atom(name, "prefix", prefixes,
+                          lambda v: v is not None and _text(v).startswith(prefixes)))
     if ops.exists is not None:
         want = ops.exists
-        preds.append(lambda a: (present(a) is not None) is want)
-    return preds
+        atoms.append(Atom(name, "exists", want, lambda v: (v is not None) is want))
+    return atoms
 
 
-def _tag_predicates(spec: list[str] | TagsSpec) -> list[Predicate]:
-    if isinstance(spec, list):
-        spec = TagsSpec(all=spec)
-    preds: list[Predicate] = []
-    if spec.all:
-        need = frozenset(spec.all)
-        preds.append(lambda a: need <= a.tags)
-    if spec.any:
-        some = frozenset(spec.any)
-        preds.append(lambda a: not some.isdisjoint(a.tags))
-    if spec.none:
-        banned = frozenset(spec.none)
-        preds.append(lambda a: banned.isdisjoint(a.tags))
-    return preds
+def compile_glob_any(globs: Sequence[str]) -> Callable[[str], Any]:
+    """One whole-string matcher for several shell globs (one regex, not one per glob)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs), re.DOTALL).match
 
 
 class CompiledMatch:
-    """A compiled ``match`` block. ``exact_rules`` is set when it names only exact rules."""
+    """A compiled ``match`` block: a header (rule, priority, source, tags: what a small
+    vocabulary of alerts decides) and the field atoms (AND).
 
-    __slots__ = ("exact_rules", "predicates")
+    ``exact_rules`` is set when it names only exact rules; ``header_key`` is equal for two
+    matches whose headers admit the same alerts, so the index can decide them once.
+    """
+
+    __slots__ = ("atoms", "exact_rules", "header_key", "_header")
 
     def __init__(self, spec: MatchSpec) -> None:
-        self.predicates: list[Predicate] = []
+        header: list[Callable[[Alert], bool]] = []
+        key: list[Any] = []
         self.exact_rules: frozenset[str] | None = None
         if spec.rule is not None:
             rules = _as_list(spec.rule)
             if not rules:
                 raise MatchError("rule", "an empty list matches no alert")
+            exact = frozenset(rules)  # a name with brackets may also be meant literally
+            key.append(("rule", exact))
             if any(is_glob(r) for r in rules):
-                exact = frozenset(rules)  # a name with brackets may also be meant literally
-                globs = [compile_glob(r) for r in rules if is_glob(r)]
-                self.predicates.append(
-                    lambda a: a.rule in exact or any(g.match(a.rule) for g in globs))
+                merged = compile_glob_any([r for r in rules if is_glob(r)])
+                header.append(lambda a: a.rule in exact or merged(a.rule) is not None)
             else:
-                self.exact_rules = frozenset(rules)
+                self.exact_rules = exact
+                header.append(lambda a: a.rule in exact)
         if spec.priority is not None:
             try:
                 admitted = priority_set(spec.priority)
             except ValueError as exc:
                 raise MatchError("priority", str(exc)) from None
-            self.predicates.append(lambda a: a.priority in admitted)
+            key.append(("priority", admitted))
+            header.append(lambda a: a.priority in admitted)
         if spec.source is not None:
             sources = frozenset("syscall" if s == "syscalls" else s for s in _as_list(spec.source))
-            self.predicates.append(lambda a: a.source in sources)
+            key.append(("source", sources))
+            header.append(lambda a: a.source in sources)
         if spec.tags is not None:
-            self.predicates.extend(_tag_predicates(spec.tags))
+            tags = spec.tags if isinstance(spec.tags, TagsSpec) else TagsSpec(all=spec.tags)
+            need, some, banned = frozenset(tags.all), frozenset(tags.any), frozenset(tags.none)
+            key.append(("tags", need, some, banned))
+            header.append(lambda a: need <= a.tags and (not some or not some.isdisjoint(a.tags))
+                          and banned.isdisjoint(a.tags))
+        self._header = tuple(header)
+        self.header_key = tuple(key)
+        self.atoms: list[Atom] = []
         for name, cond in spec.fields.items():
-            self.predicates.extend(_field_predicates(name, cond, f"fields.{name}"))
+            self.atoms.extend(_atoms(name, cond, f"fields.{name}"))
+
+    def header_ok(self, alert: Alert) -> bool:
+        """Whether the rule, priority, source and tags parts admit ``alert``."""
+        return all(test(alert) for test in self._header)
 
     def __call__(self, alert: Alert) -> bool:
-        if self.exact_rules is not None and alert.rule not in self.exact_rules:
+        if not self.header_ok(alert):
             return False
-        for predicate in self.predicates:
-            if not predicate(alert):
-                return False
-        return True
-
-
-class ResponseIndex(Generic[T]):
-    """Finds, in file order, the responses whose ``match`` admits an alert.
-
-    Responses that name only exact Falco rules are indexed by rule name; the others are
-    checked for every alert. The per-rule candidate list is built once per rule name seen
-    (bounded cache), so an alert costs a dict lookup plus its candidates' predicates.
-    """
-
-    _CACHE_MAX = 4096
-
-    def __init__(self, entries: Sequence[tuple[CompiledMatch, T]]) -> None:
-        self._entries = list(entries)
-        self._by_rule: dict[str, list[int]] = {}
-        self._scan: list[int] = []
-        for i, (match, _) in enumerate(self._entries):
-            if match.exact_rules is None:
-                self._scan.append(i)
-            else:
-                for rule in match.exact_rules:
-                    self._by_rule.setdefault(rule, []).append(i)
-        self._cache: dict[str, list[tuple[CompiledMatch, T]]] = {}
-
-    def candidates(self, rule: str) -> list[tuple[CompiledMatch, T]]:
-        found = self._cache.get(rule)
-        if found is None:
-            order = sorted(set(self._by_rule.get(rule, ())) | set(self._scan))
-            found = [self._entries[i] for i in order]
-            if len(self._cache) >= self._CACHE_MAX:
-                self._cache.clear()
-            self._cache[rule] = found
-        return found
-
-    def matching(self, alert: Alert) -> list[T]:
-        return [item for match, item in self.candidates(alert.rule) if match(alert)]
+        fields = alert.output_fields
+        return all(atom(fields) for atom in self.atoms)
