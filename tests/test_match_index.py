@@ -121,7 +121,7 @@ def test_the_header_memory_is_bounded() -> None:
     for i in range(10):
         assert index.matching(make_alert(rule=f"R{i}")) == [1]
         assert index.matching(make_alert(rule=f"X{i}")) == []
-    assert len(index._plans) <= 3
+    assert len(index._seen_keys) <= 3
 
 
 bracketed_matches = st.fixed_dictionaries({"fields": st.dictionaries(

@@ -24,19 +24,67 @@ from .matching import Atom, CompiledMatch, _key, field_value
 
 T = TypeVar("T")
 _Key = tuple[str, Priority, str, frozenset[str]]
-_Plan = tuple[list[int], tuple[tuple[tuple[str, "str | None"], dict[Any, list[int]]], ...]]
+_Field = tuple[str, "str | None"]
+_DEPTH = 2  # a response is indexed by up to two of its exact rules and equals/in conditions
+
+
+class _Node:
+    """Responses reached by a path of (field, value) lookups: ``rest`` are decided by the
+    path (in file order), ``tables`` lead further, by another field's value."""
+
+    __slots__ = ("rest", "tables")
+
+    def __init__(self) -> None:
+        self.rest: list[int] = []
+        self.tables: Any = {}
+
+    def add(self, i: int, anchors: Sequence[Atom]) -> None:
+        if not anchors:
+            self.rest.append(i)
+            return
+        anchor, deeper = anchors[0], anchors[1:]
+        table = self.tables.setdefault((anchor.name, anchor.alt), {})
+        for value in anchor.wanted or ():
+            child = table.get(value)
+            if child is None:
+                child = table[value] = _Node()
+            child.add(i, deeper)
+
+    def freeze(self) -> _Node:
+        for table in self.tables.values():
+            for child in table.values():
+                child.freeze()
+        self.tables = tuple(self.tables.items())
+        return self
+
+    def reach(self, fields: Mapping[str, Any], keys: dict[_Field, Any],
+              out: list[_Node]) -> None:
+        """The nodes below this one that the alert's field values lead to."""
+        for field, table in self.tables:
+            key = keys.get(field, keys)
+            if key is keys:
+                value = field_value(fields, field[0], field[1])
+                key = keys[field] = None if value is None else _key(value)
+            if key is not None:
+                child = table.get(key)
+                if child is not None:
+                    if child.rest:
+                        out.append(child)
+                    if child.tables:
+                        child.reach(fields, keys, out)
 
 
 class ResponseIndex(Generic[T]):
     """The responses whose ``match`` admits an alert, in file order, honouring ``stop``.
 
-    For each distinct alert key (rule, priority, source, tags) a *plan* is built once: the
-    responses whose header admits the key, split into those indexed by a field's value and
-    the rest. An alert then costs its plan's lookup, one dict lookup per indexed field, and
-    the atoms of the few responses those lookups and the rest leave.
+    Responses are indexed, once, by up to two of their exact rule names and equals/in
+    conditions (a tree of dict lookups); those with neither are kept per alert key,
+    filtered by their header once per distinct key. An alert costs a few dict lookups of its
+    rule and field values, the header answers of the responses found (remembered per key),
+    and the remaining atoms of those that pass.
     """
 
-    _CACHE_MAX = 1024
+    _CACHE_MAX = 4096
 
     def __init__(self, entries: Sequence[tuple[CompiledMatch, T]],
                  stops: Sequence[bool] = ()) -> None:
@@ -49,21 +97,19 @@ class ResponseIndex(Generic[T]):
         atoms: dict[Any, int] = {}
         self._atoms: list[Atom] = []
         self._atoms_of: list[tuple[int, ...]] = []
-        self._anchor: list[Atom | None] = []
-        self._by_rule: dict[str, list[int]] = {}
-        self._general: list[int] = []
+        self._root = _Node()
+        self._by_rule: dict[str, _Node] = {}
         crowd = _crowding(matches)
         for i, match in enumerate(matches):
             hid = headers.setdefault(match.header_key, len(headers))
             if hid == len(self._headers):
                 self._headers.append(match)
             self._header_of.append(hid)
-            anchor = _anchor(match.atoms, crowd)
-            self._anchor.append(anchor)
+            anchors = _anchors(match.atoms, crowd, 1 if match.exact_rules else _DEPTH)
             ids = []
             for atom in match.atoms:
-                if atom is anchor:
-                    continue  # the lookup that finds the response decides it
+                if any(atom is a for a in anchors):
+                    continue  # the lookups that find the response decide it
                 aid = atoms.setdefault(atom.key, len(atoms))
                 if aid == len(self._atoms):
                     self._atoms.append(atom)
@@ -71,54 +117,63 @@ class ResponseIndex(Generic[T]):
             self._atoms_of.append(tuple(ids))
             if match.exact_rules is not None:
                 for rule in match.exact_rules:
-                    self._by_rule.setdefault(rule, []).append(i)
+                    node = self._by_rule.get(rule)
+                    if node is None:
+                        node = self._by_rule[rule] = _Node()
+                    node.add(i, anchors)
             else:
-                self._general.append(i)
-        self._plans: dict[_Key, _Plan] = {}
+                self._root.add(i, anchors)
+        for node in self._by_rule.values():
+            node.freeze()
+        self._root.freeze()
+        self._seen_keys: dict[_Key, tuple[dict[int, bool], dict[_Node, list[int]]]] = {}
 
-    def _plan(self, alert: Alert, key: _Key) -> _Plan:
-        pool = self._by_rule.get(alert.rule)
-        pool = self._general if pool is None else sorted(pool + self._general)
-        decided: dict[int, bool] = {}
-        rest: list[int] = []
-        tables: dict[tuple[str, str | None], dict[Any, list[int]]] = {}
-        for i in pool:
-            hid = self._header_of[i]
+    def _key_state(self, key: _Key) -> tuple[dict[int, bool], dict[_Node, list[int]]]:
+        """Per alert key: header answers, and each node's responses that the key admits."""
+        if len(self._seen_keys) >= self._CACHE_MAX:
+            self._seen_keys.clear()
+        state: tuple[dict[int, bool], dict[_Node, list[int]]] = ({}, {})
+        self._seen_keys[key] = state
+        return state
+
+    def _admitted(self, alert: Alert, node: _Node, decided: dict[int, bool],
+                  admitted: dict[_Node, list[int]]) -> list[int]:
+        found = []
+        header_of, headers = self._header_of, self._headers
+        for i in node.rest:
+            hid = header_of[i]
             ok = decided.get(hid)
             if ok is None:
-                ok = decided[hid] = self._headers[hid].header_ok(alert)
-            if not ok:
-                continue
-            anchor = self._anchor[i]
-            if anchor is None:
-                rest.append(i)
-                continue
-            table = tables.setdefault((anchor.name, anchor.alt), {})
-            assert anchor.wanted is not None
-            for value in anchor.wanted:
-                table.setdefault(value, []).append(i)
-        plan = (rest, tuple(tables.items()))
-        if len(self._plans) >= self._CACHE_MAX:
-            self._plans.clear()
-        self._plans[key] = plan
-        return plan
+                ok = decided[hid] = headers[hid].header_ok(alert)
+            if ok:
+                found.append(i)
+        admitted[node] = found
+        return found
 
     def matching(self, alert: Alert) -> list[T]:
         key: _Key = (alert.rule, alert.priority, alert.source, alert.tags)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plan(alert, key)
-        candidates, tables = plan
+        state = self._seen_keys.get(key)
+        if state is None:
+            state = self._key_state(key)
+        decided, admitted = state
         fields: Mapping[str, Any] = alert.output_fields
-        indexed: list[int] | None = None
-        for (name, alt), table in tables:
-            value = field_value(fields, name, alt)
-            if value is not None:
-                hits = table.get(_key(value))
-                if hits:
-                    indexed = hits if indexed is None else indexed + hits
-        if indexed is not None:
-            candidates = sorted(candidates + indexed)
+        reached: list[_Node] = [self._root]
+        keys: dict[_Field, Any] = {}
+        by_rule = self._by_rule.get(alert.rule)
+        if by_rule is not None:
+            reached.append(by_rule)
+            by_rule.reach(fields, keys, reached)
+        if self._root.tables:
+            self._root.reach(fields, keys, reached)
+        candidates: list[int] = []
+        for node in reached:
+            some = admitted.get(node)
+            if some is None:
+                some = self._admitted(alert, node, decided, admitted)
+            if some:
+                candidates = some if not candidates else candidates + some
+        if len(reached) > 1:
+            candidates = sorted(candidates)
         found: list[T] = []
         if not candidates:
             return found
@@ -140,7 +195,7 @@ class ResponseIndex(Generic[T]):
 
 def _crowding(matches: Sequence[CompiledMatch]) -> dict[tuple[str, Any], int]:
     """How many responses name each (field, value) in an ``in``: the index prefers the
-    value that fewest responses share, so an alert's lookup leaves few to check."""
+    values that fewest responses share, so an alert's lookups leave few to check."""
     crowd: dict[tuple[str, Any], int] = {}
     for match in matches:
         for atom in match.atoms:
@@ -149,14 +204,13 @@ def _crowding(matches: Sequence[CompiledMatch]) -> dict[tuple[str, Any], int]:
     return crowd
 
 
-def _anchor(atoms: Sequence[Atom], crowd: dict[tuple[str, Any], int]) -> Atom | None:
-    """The ``in`` condition to index the response by: the least crowded one."""
-    best: Atom | None = None
-    best_cost = 0
-    for atom in atoms:
-        if atom.wanted is None:
-            continue
-        cost = sum(crowd[atom.name, v] for v in atom.wanted)
-        if best is None or cost < best_cost:
-            best, best_cost = atom, cost
-    return best
+def _anchors(atoms: Sequence[Atom], crowd: dict[tuple[str, Any], int],
+             depth: int) -> list[Atom]:
+    """The equals/in conditions to index a response by: the least crowded, one per field."""
+    ranked = sorted((sum(crowd[a.name, v] for v in a.wanted), n, a)
+                    for n, a in enumerate(atoms) if a.wanted is not None)
+    chosen: list[Atom] = []
+    for _, _, atom in ranked:
+        if all(atom.name != c.name for c in chosen):
+            chosen.append(atom)
+    return chosen[:depth]
