@@ -46,6 +46,11 @@ def priority_set(spec: str | list[str]) -> frozenset[Priority]:
     """``">=warning"`` or ``"error"`` or ``["error", "critical"]`` to the set it admits."""
     if isinstance(spec, list):
         return frozenset(Priority.parse(p) for p in spec)
+    return _priority_comparison(spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _priority_comparison(spec: str) -> frozenset[Priority]:
     found = re.match(_PRIORITY_EXPR, spec)
     if not found:
         raise ValueError(f"{spec!r} is not a priority or a comparison like '>=warning'")
@@ -180,6 +185,12 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
 
 def compile_glob_any(globs: Sequence[str]) -> Callable[[str], Any]:
     """One whole-string matcher for several shell globs (one regex, not one per glob)."""
+    return _glob_matcher(tuple(globs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob_matcher(globs: tuple[str, ...]) -> Callable[[str], Any]:
+    # A config of thousands repeats its globs: translate and compile each set once.
     return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs), re.DOTALL).match
 
 
