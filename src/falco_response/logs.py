@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any, BinaryIO, TextIO
 
 import msgspec
@@ -15,19 +16,36 @@ import structlog
 _encoder = msgspec.json.Encoder(enc_hook=str)
 
 
-def _serialize(event: Any, **_: Any) -> bytes:
-    return _encoder.encode(event)
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 
 
+_LEVEL_NAMES = {"warn": "warning", "exception": "error"}
+_second: list[Any] = [None, ""]
+
+
+def _timestamp() -> str:
+    """ISO 8601 UTC with microseconds; the date and time part is formatted once a second."""
+    now = time.time()
+    whole = int(now)
+    if whole != _second[0]:
+        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second[0] = whole
+    return f"{_second[1]}.{int((now - whole) * 1_000_000):06d}Z"
+
+
+def render(_logger: Any, method: str, event: dict[str, Any]) -> bytes:
+    """Level, timestamp and JSON in one step: what structlog's ``add_log_level``,
+    ``TimeStamper(fmt="iso", utc=True)`` and ``JSONRenderer`` do, at a third of the cost
+    (INFO is the default level, and every action outcome is an INFO event)."""
+    event["level"] = _LEVEL_NAMES.get(method, method)
+    event["timestamp"] = _timestamp()
+    return _encoder.encode(event)
+
+
 def _processors() -> list[Any]:
-    return [
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.JSONRenderer(serializer=_serialize),
-    ]
+    return [render]
 
 
 def _binary(stream: TextIO | BinaryIO | None) -> BinaryIO:
@@ -50,4 +68,4 @@ def make_logger(level: str = "info", stream: TextIO | BinaryIO | None = None) ->
     global configuration (several engines with their own levels in one process)."""
     return structlog.wrap_logger(
         structlog.BytesLogger(_binary(stream)), processors=_processors(),
-        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level.lower()]))
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level.lower()])).bind()

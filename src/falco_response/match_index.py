@@ -16,16 +16,16 @@ File order and ``stop`` are kept: candidates are evaluated in file order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from .alert import Alert, Priority
-from .matching import Atom, CompiledMatch, _key, field_value
+from .matching import Atom, CompiledMatch, _key
 
 T = TypeVar("T")
 _Key = tuple[str, Priority, str, frozenset[str]]
 _Field = tuple[str, "str | None"]
-_DEPTH = 2  # a response is indexed by up to two of its exact rules and equals/in conditions
+_DEPTH = 3  # a response is indexed by its exact rules and up to three equals/in conditions
 
 
 class _Node:
@@ -57,22 +57,6 @@ class _Node:
         self.tables = tuple(self.tables.items())
         return self
 
-    def reach(self, fields: Mapping[str, Any], keys: dict[_Field, Any],
-              out: list[_Node]) -> None:
-        """The nodes below this one that the alert's field values lead to."""
-        for field, table in self.tables:
-            key = keys.get(field, keys)
-            if key is keys:
-                value = field_value(fields, field[0], field[1])
-                key = keys[field] = None if value is None else _key(value)
-            if key is not None:
-                child = table.get(key)
-                if child is not None:
-                    if child.rest:
-                        out.append(child)
-                    if child.tables:
-                        child.reach(fields, keys, out)
-
 
 class ResponseIndex(Generic[T]):
     """The responses whose ``match`` admits an alert, in file order, honouring ``stop``.
@@ -96,16 +80,22 @@ class ResponseIndex(Generic[T]):
         self._headers: list[CompiledMatch] = []
         atoms: dict[Any, int] = {}
         self._atoms: list[Atom] = []
+        self._checks: list[Callable[[Mapping[str, Any]], bool]] = []
         self._atoms_of: list[tuple[int, ...]] = []
         self._root = _Node()
         self._by_rule: dict[str, _Node] = {}
         crowd = _crowding(matches)
+        # The most common fields go first, so responses share the first lookups of a path.
+        common: dict[str, int] = {}
+        for (name, _), count in crowd.items():
+            common[name] = common.get(name, 0) + count
         for i, match in enumerate(matches):
             hid = headers.setdefault(match.header_key, len(headers))
             if hid == len(self._headers):
                 self._headers.append(match)
             self._header_of.append(hid)
-            anchors = _anchors(match.atoms, crowd, 1 if match.exact_rules else _DEPTH)
+            anchors = _anchors(match.atoms, crowd, _DEPTH)
+            anchors.sort(key=lambda a: -common[a.name])
             ids = []
             for atom in match.atoms:
                 if any(atom is a for a in anchors):
@@ -113,6 +103,7 @@ class ResponseIndex(Generic[T]):
                 aid = atoms.setdefault(atom.key, len(atoms))
                 if aid == len(self._atoms):
                     self._atoms.append(atom)
+                    self._checks.append(atom.check)
                 ids.append(aid)
             self._atoms_of.append(tuple(ids))
             if match.exact_rules is not None:
@@ -157,33 +148,46 @@ class ResponseIndex(Generic[T]):
             state = self._key_state(key)
         decided, admitted = state
         fields: Mapping[str, Any] = alert.output_fields
-        reached: list[_Node] = [self._root]
         keys: dict[_Field, Any] = {}
+        stack = [self._root]
         by_rule = self._by_rule.get(alert.rule)
         if by_rule is not None:
-            reached.append(by_rule)
-            by_rule.reach(fields, keys, reached)
-        if self._root.tables:
-            self._root.reach(fields, keys, reached)
+            stack.append(by_rule)
         candidates: list[int] = []
-        for node in reached:
-            some = admitted.get(node)
-            if some is None:
-                some = self._admitted(alert, node, decided, admitted)
-            if some:
-                candidates = some if not candidates else candidates + some
-        if len(reached) > 1:
-            candidates = sorted(candidates)
+        several = False
+        while stack:  # the nodes the alert's rule and field values lead to
+            node = stack.pop()
+            if node.rest:
+                some = admitted.get(node)
+                if some is None:
+                    some = self._admitted(alert, node, decided, admitted)
+                if some and candidates:
+                    candidates, several = candidates + some, True
+                elif some:
+                    candidates = some
+            for field, table in node.tables:
+                value = keys.get(field, keys)
+                if value is keys:  # each field's comparison key, once per alert
+                    value = fields.get(field[0])
+                    if value is None and field[1] is not None:
+                        value = fields.get(field[1])
+                    value = keys[field] = None if value is None else _key(value)
+                if value is not None:
+                    child = table.get(value)
+                    if child is not None:
+                        stack.append(child)
+        if several:
+            candidates.sort()
         found: list[T] = []
         if not candidates:
             return found
         seen: dict[int, bool] = {}
-        atoms, atoms_of, stop, items = self._atoms, self._atoms_of, self._stop, self.items
+        checks, atoms_of, stop, items = self._checks, self._atoms_of, self._stop, self.items
         for i in candidates:
             for aid in atoms_of[i]:
                 ok = seen.get(aid)
                 if ok is None:
-                    ok = seen[aid] = atoms[aid](fields)
+                    ok = seen[aid] = checks[aid](fields)
                 if not ok:
                     break
             else:

@@ -127,18 +127,22 @@ class Atom:
     alert; ``wanted`` is the set of comparison keys of an ``in`` (what the index looks up).
     """
 
-    __slots__ = ("alt", "key", "name", "test", "wanted")
+    __slots__ = ("alt", "check", "key", "name", "wanted")
 
     def __init__(self, name: str, op: str, args: Any, test: Callable[[Any], bool],
                  wanted: frozenset[Any] | None = None) -> None:
         self.name = name
-        self.alt = dotted(name)
+        self.alt = alt = dotted(name)
         self.key = (name, op, args)
-        self.test = test
         self.wanted = wanted
+        self.check: Callable[[Mapping[str, Any]], bool]
+        if alt is None:
+            self.check = lambda fields: test(fields.get(name))
+        else:
+            self.check = lambda fields: test(field_value(fields, name, alt))
 
     def __call__(self, fields: Mapping[str, Any]) -> bool:
-        return self.test(field_value(fields, self.name, self.alt))
+        return self.check(fields)
 
 
 def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
