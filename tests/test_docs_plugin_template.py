@@ -70,8 +70,10 @@ def test_new_plugin_refuses_bad_names_and_existing_directories(
     assert main(["new-plugin", "x; rm -rf /", "--dir", str(tmp_path)]) == 2
     assert main(["new-plugin", "ticket", "--dir", str(tmp_path),
                  "--template", str(TEMPLATE)]) == 0
-    assert (tmp_path / "falco-response-ticket" / "pyproject.toml").read_text().count(
-        'ticket = "falco_response_ticket"') == 1
+    pyproject = (tmp_path / "falco-response-ticket" / "pyproject.toml").read_text()
+    # once as the plugin, once as the action type it declares (falco_response.actions)
+    assert pyproject.count('ticket = "falco_response_ticket"') == 2
+    assert '[project.entry-points."falco_response.actions"]' in pyproject
     assert main(["new-plugin", "ticket", "--dir", str(tmp_path),
                  "--template", str(TEMPLATE)]) == 2
     assert "already exists" in capsys.readouterr().err

@@ -281,21 +281,50 @@ def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundActio
     return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run, cooldown)
 
 
-def load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
-    """Read, interpolate, validate and compile a config. Raises :class:`ConfigError`."""
+def read_config(source: ConfigSource) -> tuple[str, Any]:
+    """(file name, parsed YAML): what :func:`load_config` starts from."""
+    return _read(source)
+
+
+def action_types_in(raw: Any) -> set[str] | None:
+    """The action types a raw config names (named and inline actions, per-type limits), read
+    before any plugin loads; None when that cannot be told without interpolation."""
+    if not isinstance(raw, dict):
+        return None
+    specs: list[Any] = []
+    actions = raw.get("actions")
+    if isinstance(actions, dict):
+        specs += actions.values()
+    for response in raw.get("responses") or ():
+        if isinstance(response, dict) and isinstance(response.get("actions"), list):
+            specs += [a for a in response["actions"] if isinstance(a, dict)]
+    types = [spec.get("type") if isinstance(spec, dict) else None for spec in specs]
+    settings = raw.get("settings")
+    limits = settings.get("limits") if isinstance(settings, dict) else None
+    if isinstance(limits, dict):
+        types += [name for name in limits if name != "destructive"]
+    if not all(isinstance(t, str) and "$" not in t for t in types):
+        return None
+    return set(types)
+
+
+def load_config(source: ConfigSource, registry: ActionRegistry,
+                read: tuple[str, Any] | None = None) -> Config:
+    """Read (unless ``read`` is what :func:`read_config` returned), interpolate, validate and
+    compile a config. Raises :class:`ConfigError`."""
     # A config of thousands of responses allocates hundreds of thousands of objects that all
     # live on: the cyclic collector would rescan them again and again (4/5 of the load time).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load_config(source, registry)
+        return _load_config(read or _read(source), registry)
     finally:
         if paused:
             gc.enable()
 
 
-def _load_config(source: ConfigSource, registry: ActionRegistry) -> Config:
-    file, raw = _read(source)
+def _load_config(read: tuple[str, Any], registry: ActionRegistry) -> Config:
+    file, raw = read
     problems = _Problems(file)
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem(file, "", "the config must be a YAML mapping")])

@@ -23,7 +23,8 @@ from .actions import ActionContext
 from . import environment
 from .alert import Alert
 from .audit import records_for
-from .config import BoundAction, Config, ConfigSource, Response, load_config
+from .config import (BoundAction, Config, ConfigSource, Response, action_types_in,
+                     load_config, read_config)
 from .errors import FalcoResponseError, ParseError
 from .outcome import Outcome, Result, Status
 from .parsing import decode, fast_alert, split_batch
@@ -161,8 +162,11 @@ class Engine:
         own actions); installed plugins load from entry points unless ``entry_points=False``.
         Raises :class:`ConfigError` or :class:`PluginError`.
         """
-        manager = build_plugin_manager(plugins, entry_points=entry_points)
-        return cls(load_config(source, manager.actions), manager, dry_run=dry_run, logger=logger)
+        read = read_config(source)  # first, so plugins whose types it does not use stay unloaded
+        manager = build_plugin_manager(plugins, entry_points=entry_points,
+                                       action_types=action_types_in(read[1]))
+        return cls(load_config(source, manager.actions, read), manager, dry_run=dry_run,
+                   logger=logger)
 
     # -- intake -------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import pluggy
 
 from . import environment, hookspecs
 from .actions import ActionRegistry
+from .plugin_metadata import load_needed_plugins
 from .alert import Alert
 from .errors import PluginError
 from .outcome import Outcome
@@ -107,8 +108,14 @@ def disabled_plugins() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
 
 
-def build_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> Plugins:
-    """Built-ins, then installed plugins, then ``extra`` (objects or modules with hookimpls)."""
+def build_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True,
+                         action_types: Collection[str] | None = None) -> Plugins:
+    """Built-ins, then installed plugins, then ``extra`` (objects or modules with hookimpls).
+
+    With ``action_types`` (those a config uses), an installed distribution that declares the
+    action types it provides (entry-point group ``falco_response.actions``) is not even
+    imported unless it provides one of them; distributions that declare none always load.
+    """
     from .default_plugins import modules
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -122,7 +129,10 @@ def build_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True
             pm.register(module, name=f"falco_response.{short}")
     if entry_points:
         try:
-            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+            if action_types is None:
+                pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+            else:
+                load_needed_plugins(pm, set(action_types))
         except Exception as exc:
             raise PluginError(f"could not load an installed plugin: {exc}") from exc
     for plugin in extra:

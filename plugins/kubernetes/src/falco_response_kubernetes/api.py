@@ -162,6 +162,11 @@ class Kube:
         from kubernetes.client import NetworkingV1Api
         return NetworkingV1Api(self.api_client)
 
+    @property
+    def server(self) -> str:
+        """The API server's URL: what a per-cluster memory is keyed by."""
+        return str(getattr(getattr(self.api_client, "configuration", None), "host", ""))
+
     def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.maybe(f"GET pod {namespace}/{name}", self.core().read_namespaced_pod,
                           name, namespace)

@@ -16,6 +16,7 @@ from falco_response import Alert, Settings
 
 from .api import Kube
 from .names import is_container_id, is_dns_label, is_dns_subdomain, shown, strip_runtime
+from .pod_cache import PODS_BY_CONTAINER, still_runs
 
 IGNORE_ANNOTATION = "falco-response.io/ignore"
 
@@ -100,7 +101,12 @@ def pod_by_container(kube: Kube, alert: Alert) -> ResolvedPod:
     if not is_container_id(container_id):
         raise NoTarget(f"container.id {shown(raw_id)} is not a container id "
                        "(the process may have run on the host)")
-    found = [p for p in kube.pods_on_node(node)
+    remembered = _remembered_pod(kube, node, container_id)
+    if remembered is not None:
+        return remembered
+    pods = kube.pods_on_node(node)
+    PODS_BY_CONTAINER.remember(kube.server, node, pods)
+    found = [p for p in pods
              if (p.get("spec") or {}).get("nodeName") == node and _container_matches(p, container_id)]
     if not found:
         raise NoTarget(f"no pod on node {node} runs container {container_id}",
@@ -112,6 +118,20 @@ def pod_by_container(kube: Kube, alert: Alert) -> ResolvedPod:
     pod = found[0]
     return ResolvedPod(str(meta(pod).get("namespace")), str(meta(pod).get("name")),
                        "container.id on hostname", pod)
+
+
+def _remembered_pod(kube: Kube, node: str, container_id: str) -> ResolvedPod | None:
+    """The pod the last LIST of ``node`` showed running the container, fetched by name and
+    trusted only if it is still that pod (uid), on that node, running that container."""
+    known = PODS_BY_CONTAINER.lookup(kube.server, node, container_id)
+    if known is None:
+        return None
+    namespace, name, uid = known
+    pod = kube.get_pod(namespace, name)
+    if not still_runs(pod, uid, node, container_id):
+        PODS_BY_CONTAINER.forget(kube.server, node)
+        return None
+    return ResolvedPod(namespace, name, "container.id on hostname", pod)
 
 
 def resolve_pod(kube: Kube, alert: Alert, settings: Settings) -> ResolvedPod:
