@@ -7,10 +7,11 @@ Every problem is collected with its file, its path inside the file and the reaso
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
 import msgspec
@@ -283,7 +284,8 @@ def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundActio
 
 def read_config(source: ConfigSource) -> tuple[str, Any]:
     """(file name, parsed YAML): what :func:`load_config` starts from."""
-    return _read(source)
+    with _collector_paused():
+        return _read(source)
 
 
 def action_types_in(raw: Any) -> set[str] | None:
@@ -312,14 +314,20 @@ def load_config(source: ConfigSource, registry: ActionRegistry,
                 read: tuple[str, Any] | None = None) -> Config:
     """Read (unless ``read`` is what :func:`read_config` returned), interpolate, validate and
     compile a config. Raises :class:`ConfigError`."""
-    # A config of thousands of responses allocates hundreds of thousands of objects that all
-    # live on: the cyclic collector would rescan them again and again (4/5 of the load time).
-    paused = gc.isenabled()
+    with _collector_paused():
+        return _load_config(read or _read(source), registry)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A config of thousands of responses allocates hundreds of thousands of objects that all
+    live on: the cyclic collector would rescan them again and again (4/5 of the load time)."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_config(read or _read(source), registry)
+        yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
 
 

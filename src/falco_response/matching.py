@@ -49,7 +49,7 @@ def priority_set(spec: str | list[str]) -> frozenset[Priority]:
     return _priority_comparison(spec)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)  # pragma: no mutate
 def _priority_comparison(spec: str) -> frozenset[Priority]:
     found = re.match(_PRIORITY_EXPR, spec)
     if not found:
@@ -84,14 +84,14 @@ def _number(value: Any) -> int | float | None:
 def _key(value: Any) -> Any:
     """Comparison key: numbers by value whatever their spelling, other values as text."""
     if isinstance(value, str):
-        return _text_key(value) if len(value) < 64 else value
+        return _text_key(value) if len(value) < 64 else value  # pragma: no mutate
     if isinstance(value, bool):
         return "true" if value else "false"
     number = _number(value)
     return number if number is not None else str(value)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=16384)  # pragma: no mutate
 def _text_key(value: str) -> Any:
     """Field values repeat (namespaces, users, images): their keys are worth remembering."""
     number = _number(value)
@@ -192,7 +192,7 @@ def compile_glob_any(globs: Sequence[str]) -> Callable[[str], Any]:
     return _glob_matcher(tuple(globs))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # pragma: no mutate
 def _glob_matcher(globs: tuple[str, ...]) -> Callable[[str], Any]:
     # A config of thousands repeats its globs: translate and compile each set once.
     return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs), re.DOTALL).match
