@@ -305,9 +305,8 @@ def action_types_in(raw: Any) -> set[str] | None:
     limits = settings.get("limits") if isinstance(settings, dict) else None
     if isinstance(limits, dict):
         types += [name for name in limits if name != "destructive"]
-    if not all(isinstance(t, str) and "$" not in t for t in types):
-        return None
-    return set(types)
+    named = [t for t in types if isinstance(t, str) and "$" not in t]
+    return set(named) if len(named) == len(types) else None
 
 
 def load_config(source: ConfigSource, registry: ActionRegistry,

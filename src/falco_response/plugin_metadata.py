@@ -32,7 +32,7 @@ BUILTIN_ACTION_TYPES = frozenset({"log"})  # default_plugins.log_action (a test 
 def installed_plugins() -> list[tuple[Any, frozenset[str] | None]]:
     """Each installed plugin entry point, with the action types its distribution declares
     (None: it declares none). One pass over the metadata; nothing is imported."""
-    found = []
+    found: list[tuple[Any, frozenset[str] | None]] = []
     for dist in metadata.distributions():
         eps = dist.entry_points
         plugins = [ep for ep in eps if ep.group == PROJECT]
