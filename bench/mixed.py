@@ -5,7 +5,7 @@ fields Falco prints for it (namespace, pod, image, process, parent, command line
 file), values drawn from cluster-sized pools: no two payloads alike.
 
 Responses: the first ten are *broad*, the way an operator writes the rules everyone gets
-(a rule glob plus a priority, tags, a regex on the command line...): each matches about 10%
+(a rule glob plus a priority, tags, a regex on the command line...): each matches up to 10%
 of alerts. The others are *scoped*, the way a config of thousands grows (one per team,
 namespace and concern): rule names or a rule glob, a namespace, and one more of image, pod,
 process, user, file or command line, with priority, source, tags and negative conditions mixed in, drawing on every

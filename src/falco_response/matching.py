@@ -99,6 +99,8 @@ def _text_key(value: str) -> Any:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -175,8 +177,13 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
             except re.error as exc:
                 where = f"{path}.regex" if isinstance(ops.regex, str) else f"{path}.regex[{i}]"
                 raise MatchError(where, f"bad regex {pattern!r}: {exc}") from None
-        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)),
-                          lambda v: v is not None and any(r.search(_text(v)) for r in regexes)))
+        test: Callable[[Any], bool]
+        if len(regexes) == 1:  # the usual case: no generator to build per evaluation
+            search = regexes[0].search
+            test = lambda v: v is not None and search(_text(v)) is not None  # noqa: E731
+        else:
+            test = lambda v: v is not None and any(r.search(_text(v)) for r in regexes)  # noqa: E731
+        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)), test))
     if ops.prefix is not None:
         prefixes = tuple(_as_list(ops.prefix))
         atoms.append(Atom(name, "prefix", prefixes,
