@@ -10,8 +10,8 @@ of alerts. The others are *scoped*, the way a config of thousands grows (one per
 namespace and concern): rule names or a rule glob, a namespace, and one more of image, pod,
 process, user, file or command line, with priority, source, tags and negative conditions mixed in, drawing on every
 operator (equals, in, not_in, glob, regex, prefix, exists). A scoped response matches a
-few alerts in a million, so a typical alert matches about one response at any
-size, and the figures compare matching, not the work of running more actions.
+few alerts in a million, so an alert matches well under one response on average at
+any size, and the figures compare matching, not the work of running more actions.
 """
 
 from __future__ import annotations
