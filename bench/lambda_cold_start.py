@@ -67,7 +67,9 @@ third = sorted({m.split(".")[0] for m in set(sys.modules) - before}
 third = [m for m in third if getattr(sys.modules.get(m), "__spec__", None) is not None]
 print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2b, "warm": t5 - t4,
                   "total": (t3 - t0) - (t2b - t2), "ok": ok, "modules": third,
-                  "kubernetes": "kubernetes" in sys.modules}))
+                  "kubernetes": "kubernetes" in sys.modules,
+                  "plugins": sorted({m.split(".")[0] for m in sys.modules
+                                     if m.startswith("falco_response_")})}))
 """
 
 SPLIT = r"""
@@ -229,7 +231,8 @@ def main() -> None:
                   f"{ours_m / deps_m:.0%} (target < 25%: "
                   f"{'met' if ours_m < 0.25 * deps_m else 'NOT met'}); first event "
                   f"{event_m:.1f} ms")
-            print(f"  kubernetes imported: {'yes' if colds[0]['kubernetes'] else 'no'}")
+            print(f"  kubernetes imported: {'yes' if colds[0]['kubernetes'] else 'no'}; plugin "
+                  f"modules imported: {', '.join(colds[0]['plugins']) or 'none'}")
 
 
 if __name__ == "__main__":
