@@ -61,9 +61,9 @@ class _Node:
 class ResponseIndex(Generic[T]):
     """The responses whose ``match`` admits an alert, in file order, honouring ``stop``.
 
-    Responses are indexed, once, by up to two of their exact rule names and equals/in
-    conditions (a tree of dict lookups); those with neither are kept per alert key,
-    filtered by their header once per distinct key. An alert costs a few dict lookups of its
+    Responses are indexed, once, by their exact rule names and up to three of their
+    equals/in conditions (a tree of dict lookups, least crowded values, most common field
+    first). Each node's responses are filtered by their header once per distinct alert key. An alert costs a few dict lookups of its
     rule and field values, the header answers of the responses found (remembered per key),
     and the remaining atoms of those that pass.
     """
