@@ -20,7 +20,7 @@ distribution declares loads every plugin, so the error lists every installed typ
 
 from __future__ import annotations
 
-from importlib import metadata
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from .hookspecs import PROJECT
@@ -32,6 +32,8 @@ BUILTIN_ACTION_TYPES = frozenset({"log"})  # default_plugins.log_action (a test 
 def installed_plugins() -> list[tuple[Any, frozenset[str] | None]]:
     """Each installed plugin entry point, with the action types its distribution declares
     (None: it declares none). One pass over the metadata; nothing is imported."""
+    from importlib import metadata  # only here: a Lambda zip's manifest never needs it
+
     found: list[tuple[Any, frozenset[str] | None]] = []
     for dist in metadata.distributions():
         eps = dist.entry_points
@@ -44,18 +46,26 @@ def installed_plugins() -> list[tuple[Any, frozenset[str] | None]]:
     return found
 
 
+def unneeded(declared: Iterable[tuple[str, Collection[str] | None]],
+             action_types: Collection[str]) -> set[str]:
+    """The plugin names (of ``(name, declared types or None)``) a config using
+    ``action_types`` does not need: those that declare types, none of them used. Nothing is
+    left out when a used type is declared by no one (every plugin must load to name it)."""
+    entries = list(declared)
+    known = set(BUILTIN_ACTION_TYPES).union(*(t for _, t in entries if t is not None))
+    if not set(action_types) <= known:
+        return set()
+    return {name for name, types in entries
+            if types is not None and not set(types) & set(action_types)}
+
+
 def load_needed_plugins(pm: Any, action_types: set[str]) -> list[str]:
     """Import and register the installed plugins a config using ``action_types`` needs;
     returns the entry-point names left out (not imported)."""
     candidates = installed_plugins()
-    declared = set(BUILTIN_ACTION_TYPES).union(*(t for _, t in candidates if t is not None))
-    everything = not action_types <= declared  # an unknown type: load all, to name them all
-    skipped = []
-    for ep, types in candidates:
-        if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
-            continue
-        if not everything and types is not None and not types & action_types:
-            skipped.append(ep.name)
+    skip = unneeded(((ep.name, types) for ep, types in candidates), action_types)
+    for ep, _ in candidates:
+        if ep.name in skip or pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
             continue
         pm.register(ep.load(), name=ep.name)
-    return skipped
+    return sorted(skip)

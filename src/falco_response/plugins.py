@@ -16,7 +16,6 @@ import pluggy
 
 from . import environment, hookspecs
 from .actions import ActionRegistry
-from .plugin_metadata import load_needed_plugins
 from .alert import Alert
 from .errors import PluginError
 from .outcome import Outcome
@@ -132,6 +131,8 @@ def build_plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True
             if action_types is None:
                 pm.load_setuptools_entrypoints(hookspecs.PROJECT)
             else:
+                from .plugin_metadata import load_needed_plugins
+
                 load_needed_plugins(pm, set(action_types))
         except Exception as exc:
             raise PluginError(f"could not load an installed plugin: {exc}") from exc

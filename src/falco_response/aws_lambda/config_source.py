@@ -19,13 +19,14 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Union
 
 import yaml
 
 from .. import environment
 from ..errors import ConfigError, ConfigProblem, PluginError
+from ..plugin_metadata import unneeded
 from ..plugins import disabled_plugins
 
 CONFIG_ENV = environment.CONFIG
@@ -83,18 +84,23 @@ def read_ssm(name: str, client: Any = None) -> Mapping[str, Any]:
     return data
 
 
-def packaged_plugins() -> list[Any] | None:
-    """The plugin objects the package's manifest names (minus disabled ones), or None when
-    there is no manifest (then entry points are scanned as usual)."""
+def packaged_plugins(action_types: Collection[str] | None = None) -> list[Any] | None:
+    """The plugin objects the package's manifest names (minus disabled ones, and minus those
+    that declare action types none of which ``action_types`` uses), or None when there is no
+    manifest (then entry points are scanned as usual)."""
     path = os.path.join(code_dir(), PLUGIN_MANIFEST)
     if not os.path.isfile(path):
         return None
     try:
         with open(path, encoding="utf-8") as manifest:
-            entry_points = json.load(manifest)["entry_points"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+            data = json.load(manifest)
+        entry_points = data["entry_points"]
+        declared = dict(data.get("action_types") or {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PluginError(f"{path}: unreadable plugin manifest: {exc}") from None
     blocked = disabled_plugins()
+    if action_types is not None:
+        blocked |= unneeded(((name, declared.get(name)) for name in entry_points), action_types)
     found = []
     for name, value in sorted(entry_points.items()):
         if name in blocked:

@@ -29,6 +29,7 @@ import msgspec
 import structlog
 
 from .. import environment
+from ..config import action_types_in, read_config
 from ..engine import Engine
 from ..logs import LEVELS, configure_logging
 from ..outcome import Result
@@ -129,8 +130,10 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
     except ValueError as exc:
         raise ValueError(f"{TTL_ENV}: {exc}") from None
     idempotency = Idempotency(namespace, ttl, log=log)
-    packaged = config_source.packaged_plugins()
-    engine = Engine.from_config(config_source.resolve(),
+    source = config_source.resolve()
+    # A zip's plugins that declare action types the config does not use are not imported.
+    packaged = config_source.packaged_plugins(action_types_in(read_config(source)[1]))
+    engine = Engine.from_config(source,
                                 plugins=[idempotency, *(packaged or ()), *plugins],
                                 entry_points=packaged is None, logger=log)
     if env_level is None:

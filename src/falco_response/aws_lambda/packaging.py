@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from ..plugin_metadata import ACTIONS_GROUP
 from .config_source import PACKAGED_CONFIG, PLUGIN_MANIFEST
 
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
@@ -159,10 +160,18 @@ def _write_manifest(target: Path) -> None:
     """Record the packaged ``falco_response`` entry points (see ``config_source``)."""
     from importlib.metadata import distributions
 
-    entry_points = {ep.name: ep.value for dist in distributions(path=[str(target)])
-                    for ep in dist.entry_points if ep.group == "falco_response"}
-    (target / PLUGIN_MANIFEST).write_text(
-        json.dumps({"entry_points": entry_points}, indent=1, sort_keys=True) + "\n")
+    entry_points: dict[str, str] = {}
+    action_types: dict[str, list[str]] = {}  # what each plugin's distribution declares
+    for dist in distributions(path=[str(target)]):
+        plugins = [ep for ep in dist.entry_points if ep.group == "falco_response"]
+        declared = sorted(ep.name for ep in dist.entry_points if ep.group == ACTIONS_GROUP)
+        for ep in plugins:
+            entry_points[ep.name] = ep.value
+            if declared:
+                action_types[ep.name] = declared
+    (target / PLUGIN_MANIFEST).write_text(json.dumps(
+        {"entry_points": entry_points, "action_types": action_types},
+        indent=1, sort_keys=True) + "\n")
 
 
 def _compile(target: Path, interpreter: str, log: Callable[[str], None]) -> None:
