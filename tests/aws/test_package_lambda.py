@@ -62,7 +62,8 @@ def test_zip_contents(package: tuple[Path, str]) -> None:
     names = zipfile.ZipFile(output).namelist()
     assert "falco-response.yaml" in names
     manifest = json.loads(zipfile.ZipFile(output).read("falco-response-plugins.json"))
-    assert manifest == {"entry_points": {"example": "falco_response_example"}}
+    # the example plugin declares no action types: it loads whatever the config uses
+    assert manifest == {"entry_points": {"example": "falco_response_example"}, "action_types": {}}
     assert "falco_response/aws_lambda/handler.py" in names
     assert f"falco_response/aws_lambda/__pycache__/handler.cpython-{LOCAL_PYTHON.replace('.', '')}.pyc" in names
     assert any(n.startswith("falco_response_example-") and n.endswith("entry_points.txt")
