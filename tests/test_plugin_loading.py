@@ -73,3 +73,21 @@ def test_an_unknown_type_still_names_every_installed_one() -> None:
         Engine.from_config({"version": 1, "responses": [
             {"name": "x", "actions": [{"type": "no-such-type"}]}]})
     assert "example-echo" in str(info.value) and "log" in str(info.value)
+
+
+def test_every_repository_plugin_declares_exactly_the_types_it_registers() -> None:
+    import re
+    import tomllib
+
+    from .conftest import ROOT
+
+    for pyproject in sorted(ROOT.glob("plugins/*/pyproject.toml")):
+        if "_template" in pyproject.parts:
+            continue
+        groups = tomllib.loads(pyproject.read_text())["project"].get("entry-points", {})
+        if "falco_response" not in groups:
+            continue
+        source = "".join(p.read_text() for p in pyproject.parent.glob("src/**/*.py"))
+        registered = set(re.findall(r'\bregister\(\s*"([a-z0-9-]+)"', source))
+        declared = set(groups.get("falco_response.actions", {}))
+        assert declared == registered, pyproject
