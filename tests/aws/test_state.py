@@ -131,7 +131,7 @@ def test_open_store_by_url_and_settings(tmp_path: Path) -> None:
     assert isinstance(open_store(Settings()), MemoryStore)
     sqlite = open_store(Settings(store=f"sqlite://{tmp_path}/a/b.db"))
     assert isinstance(sqlite, SQLiteStore) and (tmp_path / "a" / "b.db").exists()
-    for url, problem in [("redis://x", "unknown scheme"), ("sqlite://", "names no file"),
+    for url, problem in [("bogus://x", "unknown scheme"), ("sqlite://", "names no file"),
                          ("dynamodb://", "names no table"),
                          ("dynamodb://t?colour=red", "unknown option")]:
         with pytest.raises(ValueError, match=problem):
