@@ -16,7 +16,7 @@ from typing import Any
 
 from . import EXIT_OK, EXIT_USAGE
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 TEMPLATE = Path("plugins") / "_template"
 SKIP = {"__pycache__", "build", "dist", ".pytest_cache"}
 
@@ -76,7 +76,7 @@ def create(name: str, into: Path, template: Path) -> Path:
 
 
 def run_new_plugin(args: argparse.Namespace) -> int:
-    if not NAME_PATTERN.match(args.name):
+    if not NAME_PATTERN.fullmatch(args.name):
         print(f"error: {args.name!r} is not a valid name: use lowercase letters, digits and "
               "single hyphens, starting with a letter (e.g. open-ticket)", file=sys.stderr)
         return EXIT_USAGE

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$")
+SNS_HOST = re.compile(r"sns\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?")
 _FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
@@ -49,7 +49,7 @@ def check_sns_url(url: Any, what: str) -> tuple[str, str]:
         raise SnsError(f"{what} is missing")
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme != "https" or not SNS_HOST.match(host) or parts.port not in (None, 443) \
+    if parts.scheme != "https" or not SNS_HOST.fullmatch(host) or parts.port not in (None, 443) \
             or parts.username or parts.password:
         raise SnsError(f"{what} is not an https://sns.<region>.amazonaws.com/ URL")
     path = parts.path or "/"

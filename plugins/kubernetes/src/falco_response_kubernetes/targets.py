@@ -59,13 +59,16 @@ def _ignored(obj: dict[str, Any]) -> bool:
 def named_pod(alert: Alert) -> tuple[str, str, str] | None:
     """(namespace, name, fields used) when the alert names a pod; Skip when the names are bad."""
     namespace, name = alert.pod_namespace, alert.pod_name
+    how = ("k8s.ns.name/k8s.pod.name" if alert.text("k8s.pod.name") or alert.text("k8s.ns.name")
+           else "ka.target.*")
+    # A name that is present is checked even when its partner is missing: a bad one is a Skip,
+    # never a reason to look for the target some other way.
+    if namespace is not None and not is_dns_label(namespace):
+        raise Skip(f"namespace {shown(namespace)} from {how} is not a valid Kubernetes name")
+    if name is not None and not is_dns_subdomain(name):
+        raise Skip(f"pod name {shown(name)} from {how} is not a valid Kubernetes name")
     if namespace is None or name is None:
         return None
-    how = "k8s.ns.name/k8s.pod.name" if alert.text("k8s.pod.name") else "ka.target.*"
-    if not is_dns_label(namespace):
-        raise Skip(f"namespace {shown(namespace)} from {how} is not a valid Kubernetes name")
-    if not is_dns_subdomain(name):
-        raise Skip(f"pod name {shown(name)} from {how} is not a valid Kubernetes name")
     return namespace, name, how
 
 
@@ -98,9 +101,11 @@ def pod_by_container(kube: Kube, alert: Alert) -> ResolvedPod:
         raise NoTarget("no target: the alert has no k8s.ns.name/k8s.pod.name (nor ka.target.* "
                        f"for a pod) and no {missing} to find the pod by container")
     container_id = strip_runtime(raw_id).lower()
-    if not is_container_id(container_id):
+    if container_id == "host":
         raise NoTarget(f"container.id {shown(raw_id)} is not a container id "
-                       "(the process may have run on the host)")
+                       "(the process ran on the host)")
+    if not is_container_id(container_id):
+        raise Skip(f"container.id {shown(raw_id)} is not a container id")
     remembered = _remembered_pod(kube, node, container_id)
     if remembered is not None:
         return remembered

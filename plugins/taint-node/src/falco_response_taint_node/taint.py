@@ -17,7 +17,7 @@ from falco_response_kubernetes.names import is_dns_subdomain
 
 from .nodes import CORDONED_BY, MAX_CONFLICTS, fetch_node, new_token
 
-_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 
 class TaintNodeParams(ConnectionParams, forbid_unknown_fields=True, omit_defaults=True):
@@ -30,7 +30,7 @@ class TaintNodeParams(ConnectionParams, forbid_unknown_fields=True, omit_default
 
 def check_key(key: str) -> None:
     prefix, _, name = key.rpartition("/")
-    if (prefix and not is_dns_subdomain(prefix)) or len(name) > 63 or not _NAME.match(name):
+    if (prefix and not is_dns_subdomain(prefix)) or len(name) > 63 or not _NAME.fullmatch(name):
         raise ValueError(f"key {key!r} is not a valid taint key (prefix/name)")
 
 
@@ -56,7 +56,7 @@ def plan(node: dict[str, Any], params: TaintNodeParams) -> tuple[list[dict[str, 
 def make_taint_node(params: TaintNodeParams) -> Action:
     check_connection(params)
     check_key(params.key)
-    if params.value is not None and (len(params.value) > 63 or not _NAME.match(params.value)):
+    if params.value is not None and (len(params.value) > 63 or not _NAME.fullmatch(params.value)):
         raise ValueError(f"value {params.value!r} is not a valid taint value")
     connection = Connection(params)
     text = taint_text(params.key, params.value, params.effect)
