@@ -16,7 +16,7 @@ from falco_response import Priority
 
 # Operator-written mentions only: special mentions, users, user groups, space separated.
 _ONE_MENTION = r"(<!(here|channel|everyone)>|<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+(\|[^<>&|]+)?>)"
-_MENTION = re.compile(rf"^{_ONE_MENTION}( {_ONE_MENTION})*$")
+_MENTION = re.compile(rf"{_ONE_MENTION}( {_ONE_MENTION})*")
 
 
 class SlackParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,7 +58,7 @@ def validate(params: SlackParams) -> Priority:
         if not (params.channel or "").strip():
             raise ValueError("token mode needs a channel (an id like C0123456789 or #name)")
         _require_https(params.api_url, "api_url")
-    if params.mention is not None and not _MENTION.match(params.mention):
+    if params.mention is not None and not _MENTION.fullmatch(params.mention):
         raise ValueError("mention must be Slack mention syntax, e.g. <!here>, <!channel>, "
                          "<@U0123ABCD> or <!subteam^S0123ABCD>, space separated")
     try:
