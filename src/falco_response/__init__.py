@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .errors import ConfigError, ConfigProblem, FalcoResponseError, ParseError, PluginError
     from .outcome import Outcome, Result, Status
     from .parsing import alert_from_dict
+    from .redaction import Redactor, quiet_transport_logs
 
 __version__ = "0.1.0"
 
@@ -31,12 +32,14 @@ _LAZY = {
     "ParseError": "errors", "PluginError": "errors",
     "Outcome": "outcome", "Result": "outcome", "Status": "outcome",
     "alert_from_dict": "parsing",
+    "Redactor": "redaction", "quiet_transport_logs": "redaction",
 }
 
 __all__ = [
     "Action", "ActionContext", "ActionType", "Alert", "ConfigError", "ConfigProblem", "Engine",
     "FalcoResponseError", "NoParams", "Outcome", "ParseError", "PluginError", "Priority",
-    "RegisterAction", "Result", "Settings", "Status", "alert_from_dict", "hookimpl",
+    "Redactor", "RegisterAction", "Result", "Settings", "Status", "alert_from_dict", "hookimpl",
+    "quiet_transport_logs",
 ]
 
 

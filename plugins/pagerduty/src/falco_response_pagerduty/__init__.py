@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from falco_response import Action, ActionContext, Outcome, hookimpl
+from falco_response import Action, ActionContext, Outcome, Redactor, hookimpl
 
 from .params import PagerDutyParams, validate
 
@@ -22,8 +22,7 @@ def make(params: PagerDutyParams) -> Action:
     target = f"pagerduty:{params.region if params.base_url is None else 'custom'}"
     state: dict[str, Any] = {}
 
-    def scrub(text: str) -> str:
-        return text.replace(params.routing_key, "[redacted]")
+    scrub = Redactor(secrets=[params.routing_key])
 
     def run(ctx: ActionContext) -> Outcome:
         from . import event
@@ -45,7 +44,7 @@ def make(params: PagerDutyParams) -> Action:
                                             max_attempts=params.max_attempts,
                                             retry_wait=params.retry_wait)
         except Exception as exc:  # a client bug must not leak the key through the engine
-            reason = scrub(f"PagerDuty send failed: {type(exc).__name__}: {exc}")[:500]
+            reason = ("PagerDuty send failed: " + scrub.exception(exc))[:500]
             ctx.log.warning("pagerduty send failed", action=ctx.action, error=reason)
             return ctx.failed(reason, target=target, detail=detail)
         detail.update({"attempts": delivery.attempts, "http_status": delivery.status})

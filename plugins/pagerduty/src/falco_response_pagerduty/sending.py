@@ -20,6 +20,7 @@ from typing import Any
 import pagerduty
 from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt)
 
+from falco_response import quiet_transport_logs
 from falco_response.retrying import (DeadlineStop, NetworkError, RetryableStatus,
                                       RetryAfterWait, parse_retry_after)
 
@@ -53,6 +54,7 @@ class Sender:
         self._endpoint = endpoint
         self._ssl = ssl.create_default_context(cafile=ca_bundle)
         self._local = threading.local()
+        quiet_transport_logs("httpx2", "httpcore2", "httpx", "httpcore")
 
     def _client(self) -> OneAttemptClient:
         client = getattr(self._local, "client", None)

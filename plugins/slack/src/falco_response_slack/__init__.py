@@ -8,24 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from falco_response import Action, ActionContext, Outcome, hookimpl
+from falco_response import Action, ActionContext, Outcome, Redactor, hookimpl
 
 from .params import SlackParams, validate
 
 __all__ = ["SlackParams", "make", "register_actions"]
 
 
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
 def make(params: SlackParams) -> Action:
     """Validate ``params`` now (a config error at startup) and return the per-alert callable."""
     threshold = validate(params)
-    secrets = tuple(s for s in (params.webhook_url, params.token) if s)
+    redact = Redactor(secrets=[params.token], urls=[params.webhook_url])
     target = "slack:webhook" if params.webhook_url else f"slack:{params.channel}"
     state: dict[str, Any] = {}
 
@@ -44,7 +37,7 @@ def make(params: SlackParams) -> Action:
         try:
             return _send(ctx, body, target, state)
         except Exception as exc:  # network errors, timeouts: a failed outcome, secrets removed
-            reason = _scrub(f"could not reach Slack: {type(exc).__name__}: {exc}", secrets)
+            reason = "could not reach Slack: " + redact.exception(exc)
             ctx.log.warning("slack send failed", action=ctx.action, target=target,
                             error=reason[:300])
             return ctx.failed(reason[:300], target=target)
@@ -58,24 +51,24 @@ def make(params: SlackParams) -> Action:
         common = {"deadline": ctx.deadline, "timeout": params.timeout,
                   "max_retries": params.max_retries, "context": state["ssl"]}
         if params.webhook_url:
-            delivery = sending.send_webhook(params.webhook_url, body, **common)
+            delivery = sending.send_webhook(params.webhook_url, body, redact=redact, **common)
         else:
             assert params.token is not None and params.channel is not None
             delivery = sending.send_chat(params.token, params.api_url, params.channel, body,
-                                         **common)
+                                         redact=redact, **common)
         detail: dict[str, Any] = {"http_status": delivery.status, "attempts": delivery.attempts}
-        detail.update({k: v for k, v in delivery.extra.items() if v is not None})
+        detail.update({k: v for k, v in redact.data(delivery.extra).items() if v is not None})
         if delivery.ok:
             ctx.log.info("slack message posted", action=ctx.action, target=target,
                          attempts=delivery.attempts)
             return ctx.ok(target=target, reason="message posted", detail=detail)
-        detail["error"] = delivery.error
-        reason = f"Slack answered HTTP {delivery.status}: {delivery.error}"
+        error = detail["error"] = redact(delivery.error)
+        reason = f"Slack answered HTTP {delivery.status}: {error}"
         if delivery.extra.get("gave_up"):
             reason += f" ({delivery.extra['gave_up']})"
-        reason = _scrub(reason, secrets)
+        reason = redact(reason)
         ctx.log.warning("slack send failed", action=ctx.action, target=target,
-                        http_status=delivery.status, error=delivery.error,
+                        http_status=delivery.status, error=error,
                         attempts=delivery.attempts)
         return ctx.failed(reason, target=target, detail=detail)
 

@@ -16,6 +16,7 @@ import random
 import re
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -154,8 +155,12 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 def send_webhook(url: str, body: dict[str, Any], *, deadline: float, timeout: float,
-                 max_retries: int, context: ssl.SSLContext) -> Delivery:
-    """POST to an incoming webhook. Only HTTP 200 with body ``ok`` is a success."""
+                 max_retries: int, context: ssl.SSLContext,
+                 redact: Callable[[object], str] = str) -> Delivery:
+    """POST to an incoming webhook. Only HTTP 200 with body ``ok`` is a success.
+
+    ``redact`` runs on what Slack sent back before it is cut to an error code (a 404 body may
+    quote the URL, and with its slashes stripped it would no longer match)."""
     budget = _Budget(deadline, timeout)
     # urllib takes float seconds; slack-sdk annotates int
     client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
@@ -165,12 +170,13 @@ def send_webhook(url: str, body: dict[str, Any], *, deadline: float, timeout: fl
     response = client.send_dict(body)
     if response.status_code == 200 and response.body == "ok":
         return Delivery(True, 200, attempts=budget.attempts)
-    return Delivery(False, response.status_code, error_code(response.body),
+    return Delivery(False, response.status_code, error_code(redact(response.body)),
                     attempts=budget.attempts, extra={"gave_up": budget.gave_up})
 
 
 def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, deadline: float,
-              timeout: float, max_retries: int, context: ssl.SSLContext) -> Delivery:
+              timeout: float, max_retries: int, context: ssl.SSLContext,
+              redact: Callable[[object], str] = str) -> Delivery:
     """``chat.postMessage`` with a bot token. Slack answers ``{"ok": false, "error": ...}``
     on failure, which slack-sdk raises as :class:`SlackApiError`."""
     budget = _Budget(deadline, timeout)
@@ -185,7 +191,8 @@ def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, d
         status = getattr(exc.response, "status_code", None)
         data = getattr(exc.response, "data", None)
         code = data.get("error") if isinstance(data, dict) else None
-        return Delivery(False, status, error_code(code or "not ok"), attempts=budget.attempts,
+        return Delivery(False, status, error_code(redact(code or "not ok")),
+                        attempts=budget.attempts,
                         extra={"gave_up": budget.gave_up})
     return Delivery(True, response.status_code, attempts=budget.attempts,
                     extra={"channel": response.get("channel"), "ts": response.get("ts")})

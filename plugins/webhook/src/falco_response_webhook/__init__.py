@@ -11,7 +11,7 @@ import json
 import ssl
 from typing import Any
 
-from falco_response import Action, ActionContext, Outcome, hookimpl
+from falco_response import Action, ActionContext, Outcome, Redactor, hookimpl
 
 from .params import WebhookParams, validate
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -38,8 +38,8 @@ def make(params: WebhookParams) -> Action:
     fixed = {"Content-Type": "application/json", **params.headers}
     if params.bearer_token:
         fixed["Authorization"] = f"Bearer {params.bearer_token}"
-    secrets = tuple(s for s in (params.url, params.bearer_token, params.secret,
-                                *params.headers.values()) if s and len(s) >= 4)
+    scrub = Redactor(secrets=[params.bearer_token, params.secret, *params.headers.values()],
+                     urls=[params.url])
     state: dict[str, ssl.SSLContext] = {}
 
     def headers_for(body: bytes) -> dict[str, str]:
@@ -48,11 +48,6 @@ def make(params: WebhookParams) -> Action:
         signed = sign(params.secret, body)
         return {**fixed, params.timestamp_header: signed[TIMESTAMP_HEADER],
                 params.signature_header: signed[SIGNATURE_HEADER]}
-
-    def scrub(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
     def run(ctx: ActionContext) -> Outcome:
         body = body_for(ctx)
@@ -70,7 +65,7 @@ def make(params: WebhookParams) -> Action:
                                max_attempts=params.max_attempts, retry_wait=params.retry_wait,
                                context=state["ssl"])
         except Exception as exc:
-            reason = scrub(f"webhook send failed: {type(exc).__name__}: {exc}")[:500]
+            reason = ("webhook send failed: " + scrub.exception(exc))[:500]
             ctx.log.warning("webhook send failed", action=ctx.action, target=target,
                             error=reason)
             return ctx.failed(reason, target=target, detail=detail)

@@ -1,0 +1,130 @@
+"""The ``pagerduty`` action never reports its routing key, even when the far end sends it
+back: in a 4xx/5xx body (JSON or not, escaped or not), in headers, or in a reply so garbled
+that the HTTP stack raises quoting the request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import trustme
+from pagerduty_support import ROUTING_KEY, Logs, alert, make_engine
+from falco_response import Status
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+ENQUEUE = "/v2/enqueue"
+
+
+def _with(base_url: str, ca_bundle: str, **extra: Any) -> dict[str, Any]:
+    return {"routing_key": ROUTING_KEY, "base_url": base_url, "ca_bundle": ca_bundle,
+            "retry_wait": 0.01, "max_attempts": 2, **extra}
+
+
+def _absent(*texts: str) -> None:
+    for text in texts:
+        assert "r0utingkeysecret" not in text.lower(), text
+        assert ROUTING_KEY[-8:] not in text
+
+
+def _echo(status: int, as_json: bool) -> Any:
+    def handler(request: Request) -> Response:
+        sent = request.get_data(as_text=True)
+        key = request.get_json().get("routing_key", "")
+        body = (json.dumps({"status": "invalid event", "message": f"bad key {key}",
+                            "errors": [f"routing_key {key!r} is wrong", sent[:200]]})
+                if as_json else f"<html>{key} {json.dumps(key)} {sent[:300]}</html>")
+        return Response(body, status=status, headers={"X-Echo": key},
+                        content_type="application/json" if as_json else "text/html")
+    return handler
+
+
+def _everything(results: list[Any], logs: Logs) -> str:
+    return "\n".join([json.dumps([r.to_dict() for r in results]), repr(results), logs.text()])
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 500, 503])
+def test_routing_key_echoed_in_an_error_answer_is_redacted(receiver: HTTPServer, ca_bundle: str,
+                                                           logs: Logs, status: int,
+                                                           as_json: bool) -> None:
+    receiver.expect_request(ENQUEUE).respond_with_handler(_echo(status, as_json))
+    engine = make_engine(_with(receiver.url_for("/").rstrip("/"), ca_bundle))
+    results = engine.handle(alert())
+    [outcome] = results[0].outcomes
+    assert outcome.status is Status.FAILED
+    assert f"HTTP {status}" in outcome.reason
+    if status in (400, 404, 413):
+        assert "[redacted]" in outcome.reason          # the far end's words, minus the key
+    _absent(_everything(results, logs))
+
+
+def test_an_exception_quoting_the_request_is_redacted(ca: trustme.CA, ca_bundle: str,
+                                                      logs: Logs) -> None:
+    with garbling_receiver(ca) as port:
+        engine = make_engine(_with(f"https://127.0.0.1:{port}", ca_bundle, max_attempts=1))
+        results = engine.handle(alert())
+    [outcome] = results[0].outcomes
+    assert outcome.status is Status.FAILED
+    assert "could not reach PagerDuty" in outcome.reason, outcome.reason
+    _absent(_everything(results, logs))
+
+
+@contextmanager
+def garbling_receiver(ca: trustme.CA) -> Iterator[int]:
+    """A TLS server that answers each request with the request itself (line, headers, body)
+    as its status line: the client's HTTP stack raises, quoting every secret it sent."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def answer(raw: socket.socket) -> None:
+        with context.wrap_socket(raw, server_side=True) as conn:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 65536:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            conn.sendall((head + b" " + body).replace(b"\r\n", b" ")[:60000] + b"\r\n\r\n")
+
+    def serve() -> None:
+        for _ in range(3000):                       # at most ~5 minutes of 0.1 s waits
+            if stop.is_set():
+                return
+            try:
+                raw, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                answer(raw)
+            except (OSError, ssl.SSLError, ValueError):
+                continue
+
+    thread = threading.Thread(target=serve, name="garbling-receiver", daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
