@@ -12,7 +12,7 @@ from falco_response_kubernetes import ClusterParams, ConnectionParams, NoTarget,
 from falco_response_kubernetes.api import Kube
 from falco_response_kubernetes.connection import Connection
 from falco_response_kubernetes.names import (is_container_id, is_dns_label, is_dns_subdomain,
-                                             shown)
+                                             shown, strip_runtime)
 from falco_response_kubernetes.targets import (check_namespace, named_pod, resolve_node,
                                                resolve_pod)
 from falco_response_kubernetes.testing import (NODES, PODS, alert, cid, container_alert,
@@ -70,8 +70,16 @@ def test_container_id_characters_and_lengths():
         assert not is_container_id(bad), bad
 
 
+def test_strip_runtime_takes_off_one_prefix_only():
+    """``x://y://id`` keeps ``y://id``, which is then no container id (not ``id``)."""
+    assert strip_runtime("containerd://" + "ab" * 6) == "ab" * 6
+    assert strip_runtime("docker://cri-o://" + "ab" * 6) == "cri-o://" + "ab" * 6
+    assert not is_container_id(strip_runtime("docker://cri-o://" + "ab" * 6))
+
+
 def test_shown_quotes_and_cuts():
     assert shown("kube-system\n") == "'kube-system\\n'"
+    assert shown("a" * 81) == repr("a" * 80 + "…") and shown("a" * 80) == repr("a" * 80)
     assert shown("a" * 81, limit=80) == repr("a" * 80 + "…")
     assert shown("a" * 80, limit=80) == repr("a" * 80)
 
