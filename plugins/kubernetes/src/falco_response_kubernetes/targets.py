@@ -59,16 +59,17 @@ def _ignored(obj: dict[str, Any]) -> bool:
 def named_pod(alert: Alert) -> tuple[str, str, str] | None:
     """(namespace, name, fields used) when the alert names a pod; Skip when the names are bad."""
     namespace, name = alert.pod_namespace, alert.pod_name
-    how = ("k8s.ns.name/k8s.pod.name" if alert.text("k8s.pod.name") or alert.text("k8s.ns.name")
-           else "ka.target.*")
     # A name that is present is checked even when its partner is missing: a bad one is a Skip,
     # never a reason to look for the target some other way.
     if namespace is not None and not is_dns_label(namespace):
-        raise Skip(f"namespace {shown(namespace)} from {how} is not a valid Kubernetes name")
+        field = "k8s.ns.name" if alert.text("k8s.ns.name") else "ka.target.namespace"
+        raise Skip(f"namespace {shown(namespace)} from {field} is not a valid Kubernetes name")
     if name is not None and not is_dns_subdomain(name):
-        raise Skip(f"pod name {shown(name)} from {how} is not a valid Kubernetes name")
+        field = "k8s.pod.name" if alert.text("k8s.pod.name") else "ka.target.name"
+        raise Skip(f"pod name {shown(name)} from {field} is not a valid Kubernetes name")
     if namespace is None or name is None:
         return None
+    how = "k8s.ns.name/k8s.pod.name" if alert.text("k8s.pod.name") else "ka.target.*"
     return namespace, name, how
 
 
