@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "mutation" / "equivalent.txt"
 THRESHOLD = 0.90
 K8S_TESTS = ["plugins/kubernetes/tests", "plugins/delete-pod/tests", "plugins/taint-node/tests"]
-K8S_ARGS = ["-p", "no:kmock", "--import-mode=importlib"]
+K8S_ARGS = ["--import-mode=importlib"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def scratch_copy(module: Module, where: Path) -> list[str]:
              "max_stack_depth = -1", "also_copy ="]
     lines += [f"    {name}" for name in top]
     lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
-    args = ["-q", "-p", "no:cacheprovider", *module.pytest_args]
+    # kmock's pytest plugin (installed with kmock, unused) needs pytest-asyncio: keep it out
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:kmock", *module.pytest_args]
     lines += ["pytest_add_cli_args ="] + [f"    {a}" for a in args]
     (where / "setup.cfg").write_text("\n".join(lines) + "\n")
     return tests

@@ -215,9 +215,45 @@ def test_files(tmp_path: Path) -> None:
     assert config.source == str(path) and config.settings.dry_run is True
     path.write_text("version: 1\n  bad: indent\n")
     [(where, reason)] = problems(path)
-    assert where == "line 2, column 6" and reason.startswith("not valid YAML: ")
+    assert (where, reason) == ("line 2, column 6",
+                               "not valid YAML: mapping values are not allowed in this context")
+    path.write_text("version: 1\nx: \x07\n")            # a ReaderError: no mark, no problem
+    [(where, reason)] = problems(path)
+    assert where == "" and reason.startswith(
+        "not valid YAML: unacceptable character #x0007: control characters are not allowed")
     path.write_text("null\n")
     assert problems(path) == [("", "the config must be a YAML mapping")]
+
+
+@pytest.mark.parametrize("text", ["version: 1\n  bad: indent\n", "version: 1\nx: \x07\n", "[]\n",
+                                  b"\xff\xfe"])
+def test_file_problems_name_the_file(tmp_path: Path, text: Any) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert [p.file for p in info.value.problems] == [str(path)]
+
+
+def test_inline_actions_and_response_options_are_kept() -> None:
+    config = load({"version": 1, "actions": {"z": {"type": "zap", "dry_run": True}},
+                   "responses": [resp(actions=["z", {"type": "note", "dry_run": False}],
+                                      stop=True, dry_run=True), resp(name="s")]})
+    first, second = config.responses
+    assert [(a.name, a.dry_run, a.type.name) for a in first.actions] == [
+        ("z", True, "zap"), ("note", False, "note")]
+    assert all(callable(a.run) for a in first.actions)
+    assert (first.stop, first.dry_run, second.stop, second.dry_run) == (True, True, False, None)
+    assert [r for _, r in config.index.candidates("any rule")] == [first, second]
+
+
+def test_the_words_of_each_structural_problem() -> None:
+    assert problems({"version": 1, "actions": [1]}) == [
+        ("actions", "must be a mapping of action names to {type, with}")]
+    assert problems({"version": 1, "responses": {"a": 1}}) == [
+        ("responses", "must be a list of responses")]
+    assert problems({"version": 1, "responses": [resp(actions=[])]}) == [
+        ("responses[0].actions", "a response needs at least one action")]
 
 
 def test_engine_from_config_uses_the_same_checks() -> None:

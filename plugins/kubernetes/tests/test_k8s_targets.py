@@ -91,12 +91,12 @@ def test_a_host_process_is_no_target_and_garbage_is_a_skip(cluster, kube):
 
 
 def test_several_pods_with_one_container_id_are_named_and_refused(cluster, kube):
-    for name in ("web-1", "web-2"):
+    for name in ("web-1", "web-2", "web-3", "web-4"):
         cluster.add_pod(realistic_pod("default", name, "node-a", [cid(1)]))
     with pytest.raises(Skip) as caught:
         pod_by_container(kube, alert_from_dict(container_alert(cid(1)[:12])))
     assert caught.value.reason == (f"container id {cid(1)[:12]} matches several pods on node "
-                                   "node-a: default/web-1, default/web-2")
+                                   "node-a: default/web-1, default/web-2, default/web-3")
     assert caught.value.target == "node:node-a"
 
 
