@@ -114,8 +114,13 @@ def run_module(name: str, module: Module, equivalent: dict[str, str], keep: Path
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         nice = ["nice", "-n", "10"] if shutil.which("nice") else []
         print(f"== {name}: {module.package}/{module.file} with {' '.join(tests)}", flush=True)
-        run = subprocess.run([*nice, sys.executable, "-m", "mutmut", "run", "--max-children",
-                              "1"], cwd=where, env=env, capture_output=True, text=True)
+        for attempt in (1, 2):  # a loaded machine can time out the unmutated stats run once
+            run = subprocess.run([*nice, sys.executable, "-m", "mutmut", "run",
+                                  "--max-children", "1"], cwd=where, env=env,
+                                 capture_output=True, text=True)
+            if run.returncode == 0:
+                break
+            print(f"{name}: mutmut run failed (exit {run.returncode}), attempt {attempt}")
         if run.returncode != 0:
             print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
             print(f"{name}: mutmut failed (exit {run.returncode})")
