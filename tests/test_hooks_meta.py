@@ -42,7 +42,7 @@ def _python_blocks(path: Path) -> list[str]:
 
 
 def test_writing_a_plugin_example_runs() -> None:
-    module_code, usage = _python_blocks(ROOT / "docs" / "writing-plugins.md")
+    module_code, usage = _python_blocks(ROOT / "docs" / "writing-plugins.md")[:2]
     chat_module = types.ModuleType("falco_response_chat")
     exec(compile(module_code, "writing-plugins.md", "exec"), chat_module.__dict__)
     exec(compile(usage, "writing-plugins.md", "exec"), {"chat_module": chat_module})

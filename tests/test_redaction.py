@@ -81,3 +81,36 @@ def test_quiet_transport_logs_raises_the_level_to_warning() -> None:
         assert logger.level == logging.ERROR
     finally:
         logger.setLevel(logging.NOTSET)
+
+
+def test_the_writing_plugins_example_redacts_what_the_far_end_echoes() -> None:
+    import re
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "writing-plugins.md").read_text()
+    [example] = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "Redactor(" in b]
+    url = "https://hooks.example.com/services/T0123/B0123/abcdefSECRETabcdef"
+    params = SimpleNamespace(token="tokenSECRET-123", signing_secret="hmacSECRET-123", url=url)
+    logged: list[dict[str, object]] = []
+
+    class Ctx:
+        log = SimpleNamespace(warning=lambda event, **kw: logged.append(kw))
+
+        def failed(self, reason: str, detail: object = None) -> tuple[str, object]:
+            return reason, detail
+
+        def ok(self, reason: str) -> tuple[str, None]:
+            return reason, None
+
+    def answer(params: object) -> object:
+        return SimpleNamespace(ok=False, status=404, text=f"no such hook {url} {params}")
+
+    def broken(params: object) -> object:
+        raise ConnectionError(f"cannot reach {url.split('.com')[1]}")
+
+    for send in (answer, broken):
+        scope: dict[str, object] = {"send": send}
+        exec(compile(example, "writing-plugins.md", "exec"), scope)
+        reason, detail = scope["make"](params)(Ctx())  # type: ignore[operator]
+        assert "SECRET" not in f"{reason} {detail} {logged}" and "[redacted]" in reason
