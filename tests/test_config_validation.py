@@ -199,10 +199,11 @@ def test_interpolation_paths_in_lists_and_secrets(monkeypatch: pytest.MonkeyPatc
 def test_interpolation_defaults_and_dollars(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FR_MISSING", raising=False)
     monkeypatch.setenv("FR_SET", "payments")
-    config = load({"version": 1, "settings": {"protected_namespaces": [
-        "${FR_MISSING:-falco}", "${FR_SET:-x}", "a$$b", "${FR_MISSING:-}x", "$plain"]}})
-    assert config.spec.settings.protected_namespaces == ["falco", "payments", "a$b", "x",
-                                                         "$plain"]
+    texts = ["${FR_MISSING:-falco}", "${FR_SET:-x}", "a$$b", "${FR_MISSING:-}x", "$plain"]
+    config = load({"version": 1, "actions": {
+        f"l{i}": {"type": "log", "with": {"message": text}} for i, text in enumerate(texts)}})
+    assert [config.spec.actions[f"l{i}"].with_["message"] for i in range(len(texts))] == [
+        "falco", "payments", "a$b", "x", "$plain"]
 
 
 def test_files(tmp_path: Path) -> None:
