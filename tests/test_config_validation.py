@@ -262,3 +262,24 @@ def test_engine_from_config_uses_the_same_checks() -> None:
         Engine.from_config({"version": 1, "settings": {"limits": {
             "destructive": {"max": 0, "per": "1m"}}}}, entry_points=False)
     assert info.value.problems[0].path == "settings.limits.destructive"
+
+
+def test_a_bad_store_url_is_a_settings_store_problem() -> None:
+    from falco_response.state.urls import check_store_url
+
+    reason = check_store_url("ftp://nowhere")
+    assert reason
+    assert problems({"version": 1, "settings": {"store": "ftp://nowhere"}}) == [
+        ("settings.store", reason)]
+
+
+def test_a_file_nested_too_deep_names_the_file(tmp_path: Path) -> None:
+    from falco_response.config import MAX_YAML_DEPTH
+
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nx: " + "[" * (MAX_YAML_DEPTH + 5) + "]" * (MAX_YAML_DEPTH + 5))
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    [problem] = info.value.problems
+    assert (problem.file, problem.path) == (str(path), "")
+    assert problem.reason == f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels"
