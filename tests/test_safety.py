@@ -114,7 +114,7 @@ def test_node_actions_cool_down_per_node() -> None:
     for pod in ("a", "b", "c"):
         e.handle(pod_alert(pod))
     e.handle(pod_alert("d", hostname="other-node"))
-    assert ACTED == [("cordon", "falco-xczjd"), ("cordon", "other-node")]
+    assert ACTED == [("cordon", "worker-3"), ("cordon", "other-node")]
 
 
 def test_a_failed_action_releases_its_cooldown() -> None:
