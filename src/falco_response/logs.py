@@ -1,6 +1,7 @@
 """Structured logging setup for the command line and the Lambda handler.
 
-Library users configure structlog themselves; the engine only emits events.
+Library users configure structlog themselves (or not: an Engine built while structlog is
+unconfigured logs to stderr, see docs/writing-plugins.md); the engine only emits events.
 """
 
 from __future__ import annotations
