@@ -12,15 +12,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def collect_in_a_lone_clone(tmp_path: Path, *args: str) -> str:
-    """``pytest --collect-only`` of ``args`` in ``tmp_path/alone``, a clone of the committed
-    repository; returns pytest's output, failing on any non-zero exit."""
+def lone_clone(tmp_path: Path) -> Path:
+    """``tmp_path/alone``: a clone of the committed repository with no sibling folders."""
     git = shutil.which("git")
     assert git, "git is needed to clone the repository"
     clone = tmp_path / "alone"
     subprocess.run([git, "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
                    check=True, capture_output=True, timeout=120)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alone"]
+    return clone
+
+
+def collect_in_a_lone_clone(tmp_path: Path, *args: str) -> str:
+    """``pytest --collect-only`` of ``args`` in ``tmp_path/alone``, a clone of the committed
+    repository; returns pytest's output, failing on any non-zero exit."""
+    clone = lone_clone(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
