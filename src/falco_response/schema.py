@@ -162,7 +162,8 @@ def json_schema(action_params: dict[str, type[msgspec.Struct]]) -> dict[str, Any
              "then": {"properties": {"with": ref}}}
             for name, ref in zip(names, params)
         ]
-    return _clean_descriptions(schema)
+    clean: dict[str, Any] = _clean_descriptions(schema)
+    return clean
 
 
 def _clean_descriptions(node: Any) -> Any:
