@@ -39,6 +39,11 @@ def test_no_install_line_asks_the_index_for_an_unpublished_name() -> None:
             names = [a.strip("'\"") for a in args.split() if not a.startswith("-")]
             unpublished = [n for n in names if re.match(r"falco-response", n)]
             assert not unpublished, f"{page.relative_to(ROOT)}: pip install {args}"
+            if any(n.startswith("./plugins/") for n in names):
+                # A plugin alone asks the index for falco-response: the core comes first.
+                assert names[0] in (".", ".[server]", ".[aws]"), f"{page}: pip install {args}"
+            assert not any("[" in a and a[0] not in "'\"" for a in args.split()), \
+                f"{page.relative_to(ROOT)}: quote extras for zsh: pip install {args}"
 
 
 def test_the_index_mapping_is_said_once() -> None:
