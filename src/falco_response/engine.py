@@ -65,12 +65,25 @@ def forced_dry_run() -> bool:
         "no or off (or unset it) to act"))])
 
 
+class _StderrLogger:
+    """structlog's PrintLogger, but to whatever ``sys.stderr`` is when a line is written (a
+    test harness or the caller may swap it after the engine was built)."""
+
+    _lock = threading.Lock()
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
 def default_logger() -> Any:
     """structlog's logger when the program has configured structlog; otherwise one that
     writes structlog's default console lines to stderr, never to the caller's stdout."""
     if structlog.is_configured():
         return structlog.get_logger("falco_response")
-    return structlog.wrap_logger(structlog.PrintLogger(sys.stderr))
+    return structlog.wrap_logger(_StderrLogger())
 
 
 class Engine:

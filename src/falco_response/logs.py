@@ -22,6 +22,19 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
           "error": logging.ERROR}
 
 
+class _CurrentStderr:
+    """Bytes to whatever ``sys.stderr`` is at the time of the write, not when logging was
+    configured: a caller (or a test harness) may replace it, and close the old one, later."""
+
+    def write(self, data: bytes) -> int:
+        target: Any = sys.stderr
+        written: int = (target.buffer if hasattr(target, "buffer") else target).write(data)
+        return written
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 _LEVEL_NAMES = {"warn": "warning", "exception": "error"}
 _second: list[Any] = [None, ""]
 
@@ -49,9 +62,10 @@ def _processors() -> list[Any]:
     return [render]
 
 
-def _binary(stream: TextIO | BinaryIO | None) -> BinaryIO:
-    target: Any = stream if stream is not None else sys.stderr
-    return target.buffer if hasattr(target, "buffer") else target  # type: ignore[no-any-return]
+def _binary(stream: TextIO | BinaryIO | None) -> Any:
+    if stream is None:
+        return _CurrentStderr()
+    return stream.buffer if hasattr(stream, "buffer") else stream
 
 
 def configure_logging(level: str = "info", stream: TextIO | BinaryIO | None = None) -> None:
