@@ -189,7 +189,7 @@ def _installed(module: str) -> bool:
 def test_a_missing_extra_is_named_with_the_command_that_installs_it(
         args: list[str], extra: str) -> None:
     done = cli(*args)
-    assert done.returncode == 4
+    assert done.returncode == 5
     line = one_error_line(done)
     assert f"needs the {extra!r} extra" in line
     assert f"pip install 'falco-response[{extra}]' (from a clone: pip install '.[{extra}]')" \
