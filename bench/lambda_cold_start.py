@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SNS_EVENT = ROOT.parent / "shared" / "samples" / "lambda-sns-event.json"
+SNS_EVENT = ROOT / "tests" / "data" / "samples" / "lambda-sns-event.json"
 
 COLD = r"""
 import sys, time

@@ -28,7 +28,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-import yaml  # noqa: E402
 
 from falco_response import Engine, hookimpl  # noqa: E402
 from falco_response.logs import configure_logging  # noqa: E402
@@ -79,7 +78,7 @@ def engine(store: str, limit: int) -> Engine:
 def storm(count: int, store: str) -> None:
     TAKEN.clear()
     e = engine(store, 5)
-    alert = json.dumps(json.loads((ROOT.parent / "shared" / "samples" /
+    alert = json.dumps(json.loads((ROOT / "tests" / "data" / "samples" /
                                    "falco-syscall-terminal-shell.json").read_text())).encode()
     start = time.process_time()
     for _ in range(count):
@@ -95,8 +94,7 @@ def storm(count: int, store: str) -> None:
 
 
 def soak_alerts(count: int) -> Any:
-    docs = yaml.safe_load((ROOT.parent / "shared" / "falco-rules" / "falco_rules.yaml").read_text())
-    rules = [d for d in docs if isinstance(d, dict) and "rule" in d and "priority" in d]
+    rules = json.loads((ROOT / "tests" / "data" / "falco-stable-rules.json").read_text())["rules"]
     priorities = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
                   "Informational", "Debug"]
     for i in range(count):

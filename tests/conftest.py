@@ -10,9 +10,9 @@ import pytest
 from falco_response import Alert, Engine, alert_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-SAMPLES = SHARED / "samples"
-FALCO_RULES = SHARED / "falco-rules" / "falco_rules.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = DATA / "samples"
+FALCO_RULES = DATA / "falco-stable-rules.json"
 
 TERMINAL_SHELL: dict[str, Any] = json.loads(
     (SAMPLES / "falco-syscall-terminal-shell.json").read_text())

@@ -1,4 +1,4 @@
-"""Mutated payloads from ../shared/samples, deterministic, for fuzz runs of every entry point."""
+"""Mutated payloads from tests/data/samples, deterministic, for fuzz runs of every entry point."""
 
 from __future__ import annotations
 

@@ -40,8 +40,8 @@ def test_time_keeps_nanoseconds() -> None:
     assert parse_time("2023-05-25 13:44:05z") == 1685022245000000000
     assert parse_time("2023-05-25T13:44:05.123456789123+00:00") == 1685022245123456789
     when = make_alert().time
-    assert when.tzinfo is timezone.utc and when.microsecond == 478445
-    assert when.isoformat() == "2023-05-25T13:44:05.478445+00:00"
+    assert when.tzinfo is timezone.utc and when.microsecond == 589793
+    assert when.isoformat() == "2026-03-14T09:26:53.589793+00:00"
 
 
 def test_alert_is_immutable() -> None:
@@ -54,9 +54,9 @@ def test_alert_is_immutable() -> None:
 
 def test_accessors_from_k8s_fields() -> None:
     alert = make_alert()
-    assert (alert.pod_namespace, alert.pod_name) == ("default", "kubecon")
-    assert alert.container_id == "ee97d9c4186f"
-    assert alert.node_name == "falco-xczjd"
+    assert (alert.pod_namespace, alert.pod_name) == ("checkout", "cart-5d8f7-qp2x")
+    assert alert.container_id == "5e1a7c93d20b"
+    assert alert.node_name == "worker-3"
 
 
 def test_accessors_from_audit_target_only_for_pods() -> None:

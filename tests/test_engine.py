@@ -117,7 +117,7 @@ def test_destructive_actions_never_touch_protected_namespaces(recorder: Recorder
 
 
 def test_protected_namespaces_are_configurable(recorder: Recorder) -> None:
-    engine = build(cfg(r(actions=[{"type": "destroy"}]), protected_namespaces=["default"]),
+    engine = build(cfg(r(actions=[{"type": "destroy"}]), protected_namespaces=["checkout"]),
                    Plugin(recorder))
     assert statuses(engine) == ["skipped"]
 

@@ -114,7 +114,7 @@ def test_node_actions_cool_down_per_node() -> None:
     for pod in ("a", "b", "c"):
         e.handle(pod_alert(pod))
     e.handle(pod_alert("d", hostname="other-node"))
-    assert ACTED == [("cordon", "falco-xczjd"), ("cordon", "other-node")]
+    assert ACTED == [("cordon", "worker-3"), ("cordon", "other-node")]
 
 
 def test_a_failed_action_releases_its_cooldown() -> None:
@@ -240,7 +240,7 @@ def test_audit_command_answers_why_a_pod_was_deleted(tmp_path: Path) -> None:
     table = subprocess.run(cmd, capture_output=True, check=True, timeout=60, text=True).stdout
     assert "pod:payments/api-1" in table and "4 record(s) since 1h ago" in table
     bad = subprocess.run([*cmd[:-2], "--since", "later"], capture_output=True, timeout=60)
-    assert bad.returncode == 3 and b"--since" in bad.stderr
+    assert bad.returncode == 2 and b"--since" in bad.stderr  # a bad option value: usage
 
 
 @pytest.mark.parametrize("make", [lambda p: MemoryStore(), lambda p: SQLiteStore(p / "s.db")],

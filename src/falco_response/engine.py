@@ -11,6 +11,7 @@ Library use::
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from .alert import Alert
 from .audit import records_for
 from .config import (BoundAction, Config, ConfigSource, Response, action_types_in,
                      load_config, read_config)
-from .errors import FalcoResponseError, ParseError
+from .errors import ConfigError, ConfigProblem, FalcoResponseError, ParseError
 from .outcome import Outcome, Result, Status
 from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
@@ -48,8 +49,41 @@ def _quietly(log: Any, event: str, **fields: Any) -> None:
         pass
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 def forced_dry_run() -> bool:
-    return os.environ.get(DRY_RUN_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    """``$FALCO_RESPONSE_DRY_RUN`` as a boolean. Any other spelling (``ture``, ``y``) is a
+    start-up error, never live: a typo must not turn a dry run into real actions."""
+    value = os.environ.get(DRY_RUN_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError([ConfigProblem(DRY_RUN_ENV, "", (
+        f"{value!r} is neither true nor false: use 1, true, yes or on for a dry run; 0, false, "
+        "no or off (or unset it) to act"))])
+
+
+class _StderrLogger:
+    """structlog's PrintLogger, but to whatever ``sys.stderr`` is when a line is written (a
+    test harness or the caller may swap it after the engine was built)."""
+
+    _lock = threading.Lock()
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def default_logger() -> Any:
+    """structlog's logger when the program has configured structlog; otherwise one that
+    writes structlog's default console lines to stderr, never to the caller's stdout."""
+    if structlog.is_configured():
+        return structlog.get_logger("falco_response")
+    return structlog.wrap_logger(_StderrLogger())
 
 
 class Engine:
@@ -65,7 +99,7 @@ class Engine:
         self.config = config
         self.plugins = plugins
         self.dry_run = dry_run or forced_dry_run() or config.settings.dry_run
-        self.log = logger if logger is not None else structlog.get_logger("falco_response")
+        self.log = logger if logger is not None else default_logger()
         self._store = store
         self._unavailable_since: float | None = None
         self._safeguards: Safeguards | None = None

@@ -50,10 +50,12 @@ VARIABLES: tuple[Variable, ...] = (
              "`ssm:/parameter/name`: an SSM (Secure)String parameter holding the YAML."),
     Variable(DRY_RUN, "unset", "the engine (every way of running it)",
              "`1`/`true`/`yes`/`on`: every action runs as a dry run, whatever the config "
-             "says."),
+             "says; `0`/`false`/`no`/`off`/empty: the config decides. Any other value is a "
+             "start-up error (exit 3), never a live run."),
     Variable(LOG_LEVEL, "the config's `settings.log_level`",
              "the CLI, `serve`, `consume`, the Lambda handler",
-             "`debug`, `info`, `warning` or `error`. Logs are JSON lines on stderr."),
+             "`debug`, `info`, `warning` or `error` (any other value is a start-up error, "
+             "exit 3). Logs are JSON lines on stderr."),
     Variable(DISABLE_PLUGINS, "unset", "the plugin manager (every way of running it)",
              "Comma-separated plugin names not to load: entry-point names such as `slack`, "
              "or a built-in's short name such as `log_action`."),
@@ -69,7 +71,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(HOST, "`127.0.0.1`", "`serve`", "The address to listen on (`--host`)."),
     Variable(PORT, "`8080`", "`serve`", "The port to listen on (`--port`)."),
     Variable(QUEUE, "`falco-response-queue.db`", "`serve`",
-             "The SQLite file of the durable intake queue (`--queue`)."),
+             "The SQLite file of the durable intake queue (`--queue`), relative to the current "
+             "directory; its directory must exist."),
     Variable(TOKENS, "unset", "`serve`",
              "Bearer tokens accepted, comma-separated (the default of `--token-env`)."),
     Variable(REDIS_PASSWORD, "unset", "the `redis://` store",
@@ -95,6 +98,9 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 FOREIGN: tuple[Variable, ...] = (
+    Variable("COLUMNS", "the terminal's width", "`replay`",
+             "The width the `replay` table fits (its reason column is cut to fit); unset and "
+             "not a terminal: nothing is cut."),
     Variable("LAMBDA_TASK_ROOT", "set by Lambda", "the Lambda handler",
              "The code directory: where relative config paths and the plugin manifest are "
              "read."),

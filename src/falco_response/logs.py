@@ -1,6 +1,7 @@
 """Structured logging setup for the command line and the Lambda handler.
 
-Library users configure structlog themselves; the engine only emits events.
+Library users configure structlog themselves (or not: an Engine built while structlog is
+unconfigured logs to stderr, see docs/writing-plugins.md); the engine only emits events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ _encoder = msgspec.json.Encoder(enc_hook=str)
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
+
+
+class _CurrentStderr:
+    """Bytes to whatever ``sys.stderr`` is at the time of the write, not when logging was
+    configured: a caller (or a test harness) may replace it, and close the old one, later."""
+
+    def write(self, data: bytes) -> int:
+        target: Any = sys.stderr
+        written: int = (target.buffer if hasattr(target, "buffer") else target).write(data)
+        return written
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 _LEVEL_NAMES = {"warn": "warning", "exception": "error"}
@@ -48,9 +62,10 @@ def _processors() -> list[Any]:
     return [render]
 
 
-def _binary(stream: TextIO | BinaryIO | None) -> BinaryIO:
-    target: Any = stream if stream is not None else sys.stderr
-    return target.buffer if hasattr(target, "buffer") else target  # type: ignore[no-any-return]
+def _binary(stream: TextIO | BinaryIO | None) -> Any:
+    if stream is None:
+        return _CurrentStderr()
+    return stream.buffer if hasattr(stream, "buffer") else stream
 
 
 def configure_logging(level: str = "info", stream: TextIO | BinaryIO | None = None) -> None:

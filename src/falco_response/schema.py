@@ -3,6 +3,8 @@ and for the JSON Schema that ``falco-response schema`` prints."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import re
 from typing import Any, Literal, Union
 
@@ -160,4 +162,22 @@ def json_schema(action_params: dict[str, type[msgspec.Struct]]) -> dict[str, Any
              "then": {"properties": {"with": ref}}}
             for name, ref in zip(names, params)
         ]
-    return schema
+    clean: dict[str, Any] = _clean_descriptions(schema)
+    return clean
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """The schema in a form that depends only on its meaning, not on the msgspec version that
+    made it: docstring indentation removed from every ``description`` (``inspect.cleandoc``;
+    versions differ in whether they do it) and every ``anyOf`` in one order, ``null`` last
+    (versions differ in where they put it)."""
+    if isinstance(node, dict):
+        clean = {key: inspect.cleandoc(value) if key == "description" and isinstance(value, str)
+                 else _clean_descriptions(value) for key, value in node.items()}
+        if isinstance(clean.get("anyOf"), list):
+            clean["anyOf"] = sorted(clean["anyOf"], key=lambda item: (
+                item == {"type": "null"}, json.dumps(item, sort_keys=True)))
+        return clean
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node

@@ -18,8 +18,8 @@ from moto.server import ThreadedMotoServer
 from falco_response import aws_lambda, hookimpl
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT.parent / "shared" / "samples"
-FALCO_RULES = ROOT.parent / "shared" / "falco-rules" / "falco_rules.yaml"
+SAMPLES = ROOT / "tests" / "data" / "samples"
+FALCO_RULES = ROOT / "tests" / "data" / "falco-stable-rules.json"
 REGION = "us-east-1"
 
 FAKE_ENV = {

@@ -129,11 +129,8 @@ TARGETED_CONFIG: dict[str, Any] = {
 
 
 def every_rule_at_every_priority() -> list[dict[str, Any]]:
-    docs = yaml.safe_load(FALCO_RULES.read_text())
     alerts = []
-    for doc in docs:
-        if not (isinstance(doc, dict) and "rule" in doc and "priority" in doc):
-            continue
+    for doc in json.loads(FALCO_RULES.read_text())["rules"]:
         for priority in Priority:
             alerts.append({
                 "time": "2026-11-26T20:00:00.123456789Z", "rule": doc["rule"],

@@ -53,7 +53,7 @@ def test_sqs_sample_acts_on_both_records(lambda_env: Any, recorder: Recorder) ->
 
 def test_sidekick_attributes_sample_reads_the_alert_from_attributes(lambda_env: Any) -> None:
     lambda_env(record_config(rule="Terminal shell in container", priority=">=critical",
-                             fields={"k8s.pod.name": "kubecon"}), )
+                             fields={"k8s.pod.name": "cart-5d8f7-qp2x"}), )
     rec = Recorder()
     aws_lambda.init(plugins=[rec])
     reply = handler(sample("lambda-sns-sidekick-attributes.json"), Context())

@@ -15,7 +15,7 @@ from falco_response.errors import ParseError
 from falco_response.parsing import alert_from_dict, decode
 from server_helpers import TOKEN, alert, recorded, wait_for
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 def test_an_alert_is_queued_then_its_actions_run(serve) -> None:  # type: ignore[no-untyped-def]
@@ -47,8 +47,7 @@ def test_falcosidekick_webhook_json_is_accepted(serve) -> None:  # type: ignore[
     wait_for(lambda: recorded(running.record) == ["sk-1"])
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples are not beside the repo")
-def test_the_shared_falco_samples_are_accepted(serve) -> None:  # type: ignore[no-untyped-def]
+def test_the_sample_falco_alerts_are_accepted(serve) -> None:  # type: ignore[no-untyped-def]
     running = serve()
     client = running.client()
     for name in ("falco-syscall-terminal-shell.json", "falco-k8saudit-exec.json",

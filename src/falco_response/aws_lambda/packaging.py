@@ -15,14 +15,17 @@ import compileall
 import json
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -91,7 +94,9 @@ def requirements(plugins: Sequence[str], source: Path | None, with_boto3: bool
     """(local project dirs to build, PyPI requirements) for the core and each plugin.
 
     A plugin is a directory path, ``plugins/<name>/`` of the source checkout, or else the PyPI
-    distribution ``falco-response-<name>``.
+    distribution ``falco-response-<name>``. A local plugin's dependencies on other
+    ``falco-response-*`` distributions (``delete-pod`` needs ``falco-response-kubernetes``)
+    are built from the same checkout (or the plugin's sibling directories) when they are there.
     """
     from .. import __version__
 
@@ -114,7 +119,54 @@ def requirements(plugins: Sequence[str], source: Path | None, with_boto3: bool
             local.append(candidate)
         else:
             remote.append(name if name.startswith("falco-response-") else f"falco-response-{name}")
+    _add_local_dependencies(local, source)
     return local, remote
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _project(directory: Path) -> dict[str, Any]:
+    try:
+        project: dict[str, Any] = tomllib.loads(
+            (directory / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PackagingError(f"{directory}/pyproject.toml: {exc}") from None
+    return project
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _add_local_dependencies(local: list[Path], source: Path | None) -> None:
+    """Append to ``local`` every ``falco-response-*`` project a local plugin needs that the
+    checkout (or the plugin's siblings) holds, transitively."""
+    def known(roots: Sequence[Path]) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for root in roots:
+            for pyproject in sorted(root.glob("*/pyproject.toml")):
+                name = _project(pyproject.parent).get("name")
+                if isinstance(name, str):
+                    found.setdefault(_canonical(name), pyproject.parent)
+        return found
+
+    seen = {p.resolve() for p in local}
+    queue = list(local[1:] if source is not None else local)
+    while queue:
+        project_dir = queue.pop(0)
+        roots = [project_dir.resolve().parent] + ([source / "plugins"] if source else [])
+        projects = known(roots)
+        for requirement in _project(project_dir).get("dependencies", []):
+            match = _NAME.match(str(requirement))
+            name = _canonical(match.group(1)) if match else ""
+            if not name.startswith("falco-response-") or name not in projects:
+                continue
+            found = projects[name]
+            if found.resolve() not in seen:
+                seen.add(found.resolve())
+                local.append(found)
+                queue.append(found)
 
 
 _NOT_SOURCES = shutil.ignore_patterns(".git", ".tox", ".venv", "venv", "build", "dist",

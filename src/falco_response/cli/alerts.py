@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -60,8 +62,17 @@ def _report(number: int, result: Result) -> dict[str, Any]:
     data = result.to_dict()
     if result.error is not None:
         data["line"] = number
-        print(f"line {number}: {printable(result.error, 300)}", file=sys.stderr)
     return data
+
+
+def _numbered(engine: Any, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+    """The lines, with the engine's logs for each one carrying its line number: a bad line
+    is reported once on stderr, by the engine's ``unreadable message`` event."""
+    base = engine.log
+    for number, line in lines:
+        engine.log = base.bind(line=number)
+        yield number, line
+    engine.log = base
 
 
 def run_handle(args: argparse.Namespace) -> int:
@@ -72,7 +83,7 @@ def run_handle(args: argparse.Namespace) -> int:
         dry_store(engine)
     code = EXIT_OK
     out = sys.stdout.buffer
-    for number, result in _results(engine, _lines(sys.stdin.buffer)):
+    for number, result in _results(engine, _numbered(engine, _lines(sys.stdin.buffer))):
         if not result.ok:
             code = EXIT_PARTIAL
         out.write(_encode(_report(number, result)) + b"\n")
@@ -82,14 +93,53 @@ def run_handle(args: argparse.Namespace) -> int:
 
 COLUMNS = (("LINE", 5), ("RULE", 34), ("PRIORITY", 9), ("RESPONSE", 22), ("ACTION", 16),
            ("STATUS", 8), ("TARGET", 26), ("REASON", 0))
+# Narrowest each column gets on a small terminal; LINE and TARGET are never cut (the line
+# number is how a user finds a bad line, the target is what was acted on), REASON is cut first.
+NARROW = {"LINE": 5, "RULE": 12, "PRIORITY": 8, "RESPONSE": 10, "ACTION": 8, "STATUS": 8,
+          "TARGET": 12, "REASON": 8}
+UNCUT = {"LINE", "TARGET"}
 
 
-def _row(values: Iterable[Any]) -> str:
-    cells = []
-    for (_, width), value in zip(COLUMNS, values):
-        text = printable(value, width or 160)
-        cells.append(text.ljust(width) if width else text)
-    return "  ".join(cells).rstrip()
+def table_width() -> int | None:
+    """The terminal's width (``$COLUMNS`` first), or None when stdout is not a terminal and
+    ``$COLUMNS`` is unset: then nothing is cut to fit."""
+    if os.environ.get("COLUMNS", "").strip().isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    return None
+
+
+class Table:
+    """Rows that fit ``width`` columns: REASON is truncated to what is left."""
+
+    def __init__(self, width: int | None) -> None:
+        self.width = width
+        self.widths = dict(COLUMNS)
+        self.gap = "  "
+        wide = sum(w for _, w in COLUMNS) + 2 * len(COLUMNS) + 20
+        if width is not None and width < wide:
+            self.widths, self.gap = dict(NARROW), " "
+            # Room beyond the narrow layout and a 30-column reason goes to the named columns.
+            spare = width - sum(NARROW.values()) - len(COLUMNS) - 30
+            full = dict(COLUMNS)
+            for name in ("RULE", "RESPONSE", "ACTION", "TARGET", "PRIORITY"):
+                grow = max(0, min(spare, full[name] - NARROW[name]))
+                self.widths[name] += grow
+                spare -= grow
+
+    def row(self, values: Iterable[Any]) -> str:
+        cells = []
+        used = 0
+        for (name, _), value in zip(COLUMNS, values):
+            width = self.widths[name]
+            if name == "REASON":
+                room = 160 if self.width is None else max(NARROW["REASON"], self.width - used)
+                cells.append(printable(value, room))
+                break
+            text = printable(value) if name in UNCUT else printable(value, width)
+            cell = text.ljust(width)
+            cells.append(cell)
+            used += len(cell) + len(self.gap)
+        return self.gap.join(cells).rstrip()
 
 
 def dry_store(engine: Any) -> None:
@@ -147,20 +197,22 @@ def run_replay(args: argparse.Namespace) -> int:
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_CONFIG
+        print(f"error: cannot read {args.file}: {exc.strerror} (name a JSON-lines file of "
+              "alerts, or - for stdin)", file=sys.stderr)
+        return EXIT_USAGE
     code = EXIT_OK
     counts = {"alerts": 0, "matched": 0, "unreadable": 0}
+    table = Table(table_width())
     with stream:
         if not args.json:
-            print(_row(name for name, _ in COLUMNS))
+            print(table.row(name for name, _ in COLUMNS))
         for number, result in _results(engine, _lines(stream)):
             if not result.ok:
                 code = EXIT_PARTIAL
             if args.json:
                 sys.stdout.buffer.write(_encode(_report(number, result)) + b"\n")
                 continue
-            _print_rows(number, result, counts)
+            _print_rows(table, number, result, counts)
     if not args.json:
         mode = "dry run" if engine.dry_run else "live"
         print(f"\n{counts['alerts']} alerts, {counts['matched']} matched a response, "
@@ -168,21 +220,21 @@ def run_replay(args: argparse.Namespace) -> int:
     return code
 
 
-def _print_rows(number: int, result: Result, counts: dict[str, int]) -> None:
+def _print_rows(table: Table, number: int, result: Result, counts: dict[str, int]) -> None:
     if result.alert is None:
         counts["unreadable"] += 1
-        print(_row((number, "-", "-", "-", "-", "error", "-", result.error)))
+        print(table.row((number, "-", "-", "-", "-", "error", "-", result.error)))
         return
     counts["alerts"] += 1
     alert = result.alert
     if result.dropped:
-        print(_row((number, alert.rule, alert.priority.label, "-", "-", "dropped", "-",
+        print(table.row((number, alert.rule, alert.priority.label, "-", "-", "dropped", "-",
                     result.dropped)))
     elif not result.outcomes:
-        print(_row((number, alert.rule, alert.priority.label, "-", "-", "-", "-",
+        print(table.row((number, alert.rule, alert.priority.label, "-", "-", "-", "-",
                     "no response matched")))
     else:
         counts["matched"] += 1
         for o in result.outcomes:
-            print(_row((number, alert.rule, alert.priority.label, o.response, o.action,
+            print(table.row((number, alert.rule, alert.priority.label, o.response, o.action,
                         o.status.value, o.target or "-", o.reason or "")))

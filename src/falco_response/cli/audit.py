@@ -12,8 +12,8 @@ import msgspec
 from ..audit import target_matches
 from ..state.base import NoSuchStore
 from ..schema import parse_duration
-from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL
-from .common import add_config_option, load_engine, printable
+from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from .common import add_config_option, load_engine, missing_extra, printable
 
 
 def add_parser(subparsers: Any) -> None:
@@ -59,12 +59,15 @@ def run_audit(args: argparse.Namespace) -> int:
         since = parse_duration(args.since)
     except ValueError as exc:
         print(f"error: --since: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
     try:
         store = _store(args)
     except ValueError as exc:
         print(f"error: --store: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE
+    except ImportError as exc:
+        missing_extra("a dynamodb:// store", "aws", exc)
+        return EXIT_MISSING
     if store is None or isinstance(store, NoSuchStore):
         return EXIT_CONFIG
     if isinstance(store, Exception):  # it exists but cannot be reached now

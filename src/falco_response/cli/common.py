@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -12,10 +13,38 @@ from typing import Any
 from .. import environment
 from ..engine import Engine
 from ..errors import ConfigError, PluginError
-from ..logs import configure_logging
+from ..logs import LEVELS, configure_logging
 
 CONFIG_ENV = environment.CONFIG
 LOG_LEVEL_ENV = environment.LOG_LEVEL
+
+
+def error(message: str) -> None:
+    """One line on stderr: what is wrong and how to fix it."""
+    print(f"error: {message}", file=sys.stderr)
+
+
+def missing_extra(command: str, extra: str, exc: ImportError) -> None:
+    """The one-line error for a command whose extra is not installed."""
+    error(f"{command} needs the {extra!r} extra ({exc.name or exc} is not installed): "
+          f"pip install 'falco-response[{extra}]' (from a clone: pip install '.[{extra}]')")
+
+
+def require(*modules: str) -> None:
+    """Raise ModuleNotFoundError for the first of ``modules`` that is not installed (found
+    without importing it), so a missing extra is reported before anything starts."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
+def log_level() -> str | None:
+    """``$FALCO_RESPONSE_LOG_LEVEL``, checked; raises ValueError naming the valid levels."""
+    level = (os.environ.get(LOG_LEVEL_ENV) or "").strip().lower() or None
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"{LOG_LEVEL_ENV}={level!r} is not a log level: use one of "
+                         f"{', '.join(LEVELS)} (or unset it)")
+    return level
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +71,11 @@ def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool 
     path = config_path(args)
     if path is None:
         return None
-    level = os.environ.get(LOG_LEVEL_ENV)
+    try:
+        level = log_level()
+    except ValueError as exc:
+        error(str(exc))
+        return None
     configure_logging(level or ("error" if quiet else startup_level))
     try:
         engine = Engine.from_config(path, plugins=plugins, dry_run=dry_run)

@@ -13,8 +13,8 @@ import signal
 import sys
 from typing import Any
 
-from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
-from .common import add_config_option, load_engine
+from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_USAGE
+from .common import add_config_option, error, load_engine, missing_extra, require
 
 
 def add_parser(subparsers: Any) -> None:
@@ -67,11 +67,16 @@ def run_consume(args: argparse.Namespace) -> int:
         from .consume_nats import run_nats
 
         return run_nats(args)
-    import boto3  # type: ignore[import-untyped]
+    try:
+        require("boto3", "prometheus_client")
+        import boto3  # type: ignore[import-untyped]
 
-    from ..server.health import HealthServer
-    from ..server.metrics import Metrics
-    from ..server.sqs import SqsConsumer
+        from ..server.health import HealthServer
+        from ..server.metrics import Metrics
+        from ..server.sqs import SqsConsumer
+    except ImportError as exc:
+        missing_extra("falco-response consume", "server", exc)
+        return EXIT_MISSING
 
     metrics = Metrics()
     engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
@@ -79,7 +84,16 @@ def run_consume(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     region = (args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
               or region_of(args.queue_url))
-    client = boto3.client("sqs", region_name=region, endpoint_url=args.endpoint_url)
+    if not region:
+        error("no AWS region: pass --region, set AWS_REGION, or use a queue URL of the form "
+              "https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
+        return EXIT_CONFIG
+    session = boto3.session.Session(region_name=region)
+    if session.get_credentials() is None:
+        error("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+              "AWS_PROFILE, or run with an IAM role (IRSA / EKS pod identity)")
+        return EXIT_CONFIG
+    client = session.client("sqs", endpoint_url=args.endpoint_url)
     try:
         consumer = SqsConsumer(engine, client, args.queue_url, workers=args.workers,
                                wait_seconds=args.wait, visibility=args.visibility,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -11,12 +12,16 @@ from ..config import load_config
 from ..errors import ConfigError, PluginError
 from ..plugins import Plugins, build_plugin_manager
 from ..schema import json_schema
-from . import EXIT_CONFIG, EXIT_OK
+from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
+from .common import CONFIG_ENV, config_path
 
 
 def add_parser(subparsers: Any) -> None:
     check = subparsers.add_parser("check", help="validate a config file and report every problem")
-    check.add_argument("config", help="the config file")
+    check.add_argument("file", nargs="?", metavar="CONFIG",
+                       help="the config file (or -c/--config FILE, as every other command)")
+    check.add_argument("-c", "--config", default=None,
+                       help=f"config file (default: ${CONFIG_ENV})")
     check.set_defaults(func=run_check)
 
     plugins = subparsers.add_parser("plugins", help="list installed plugins and action types")
@@ -37,6 +42,13 @@ def _plugins() -> Plugins | None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    if args.file and args.config and args.file != args.config:
+        print(f"error: two configs named ({args.file} and {args.config}): name one, as "
+              "CONFIG or -c/--config CONFIG", file=sys.stderr)
+        return EXIT_USAGE
+    args.config = args.file or args.config or os.environ.get(CONFIG_ENV)
+    if config_path(args) is None:
+        return EXIT_CONFIG
     plugins = _plugins()
     if plugins is None:
         return EXIT_CONFIG

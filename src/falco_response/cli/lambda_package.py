@@ -13,12 +13,24 @@ from ..aws_lambda.packaging import (
 from . import EXIT_CONFIG, EXIT_OK
 
 
-def _default_source() -> Path | None:
-    """The falco-response checkout this command runs from (an editable install), if any."""
-    root = Path(__file__).resolve().parents[3]
+def _is_checkout(root: Path) -> bool:
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and 'name = "falco-response"' in pyproject.read_text(encoding="utf-8"):
-        return root
+    try:
+        return pyproject.is_file() and 'name = "falco-response"' in pyproject.read_text(
+            encoding="utf-8")
+    except OSError:
+        return False
+
+
+def _default_source() -> Path | None:
+    """The falco-response checkout to build from: the one this command runs from (an
+    editable install), else the current directory or one above it (a clone with the core
+    installed from it); None outside a checkout, and then the index provides the packages."""
+    here = Path(__file__).resolve().parents[3]
+    cwd = Path.cwd().resolve()
+    for root in (here, cwd, *cwd.parents):
+        if _is_checkout(root):
+            return root
     return None
 
 
@@ -41,7 +53,8 @@ def add_parser(subparsers: Any) -> None:
                              "tool can byte-compile for without another interpreter)")
     parser.add_argument("--source", type=Path, default=None,
                         help="a falco-response checkout to build the core and plugins from "
-                             "(default: this one if running from a checkout, else PyPI)")
+                             "(default: the checkout this runs from, or the one the current "
+                             "directory is in; outside a checkout, the package index)")
     parser.add_argument("--with-boto3", action="store_true",
                         help="bundle boto3 (the runtime provides one; needed only to pin it)")
     parser.add_argument("--compile-with", metavar="PYTHON",

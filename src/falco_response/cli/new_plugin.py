@@ -50,6 +50,32 @@ def find_template(explicit: str | None) -> Path | None:
     return None
 
 
+def taken_by(name: str) -> str | None:
+    """What already uses ``name`` (a built-in or installed action type, plugin or
+    distribution), or None."""
+    from importlib import metadata
+
+    from ..errors import PluginError
+    from ..plugins import build_plugin_manager
+
+    try:
+        plugins = build_plugin_manager()
+    except PluginError:
+        plugins = build_plugin_manager(entry_points=False)
+    for action in plugins.actions:
+        if action.name == name:
+            where = "built in" if action.plugin.startswith("falco_response.") else \
+                f"installed, from {action.plugin}"
+            return f"an action type ({where})"
+    if name in plugins.names():
+        return "the name of an installed plugin"
+    try:
+        metadata.distribution(f"falco-response-{name}")
+    except metadata.PackageNotFoundError:
+        return None
+    return f"an installed distribution (falco-response-{name})"
+
+
 def render(text: str, name: str, module: str) -> str:
     return text.replace("__MODULE__", module).replace("__NAME__", name)
 
@@ -79,6 +105,11 @@ def run_new_plugin(args: argparse.Namespace) -> int:
     if not NAME_PATTERN.fullmatch(args.name):
         print(f"error: {args.name!r} is not a valid name: use lowercase letters, digits and "
               "single hyphens, starting with a letter (e.g. open-ticket)", file=sys.stderr)
+        return EXIT_USAGE
+    taken = taken_by(args.name)
+    if taken:
+        print(f"error: {args.name!r} is already {taken}: a second one would stop every command "
+              f"loading its plugins; pick another name (e.g. my-{args.name})", file=sys.stderr)
         return EXIT_USAGE
     template = find_template(args.template)
     if template is None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from typing import Any
 
-from . import EXIT_CONFIG, EXIT_OK, EXIT_QUEUE, EXIT_USAGE
-from .common import add_config_option, load_engine
+from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_QUEUE, EXIT_USAGE
+from .common import add_config_option, load_engine, missing_extra, require
 
 TOKEN_ENV = "FALCO_RESPONSE_TOKENS"
 
@@ -36,7 +37,9 @@ def add_parser(subparsers: Any) -> None:
                             "so actions never take interpreter time from intake; threads: in "
                             "this process (one process, less memory)")
     serve.add_argument("--queue", default=env("FALCO_RESPONSE_QUEUE", "falco-response-queue.db"),
-                       metavar="PATH", help="the SQLite queue file ($FALCO_RESPONSE_QUEUE)")
+                       metavar="PATH", help="the SQLite queue file, in an existing directory "
+                       "(default: falco-response-queue.db in the current directory, or "
+                       "$FALCO_RESPONSE_QUEUE)")
     serve.add_argument("--queue-max", type=int, default=10_000, metavar="N",
                        help="alerts held before answering 503 (default 10000)")
     serve.add_argument("--queue-sync", choices=["normal", "full"], default="normal",
@@ -94,14 +97,50 @@ def add_parser(subparsers: Any) -> None:
     serve.set_defaults(func=run_serve)
 
 
+def check_tls_files(cert: str | None, key: str | None, client_ca: str | None) -> None:
+    """Load the PEM files the way the listener will, before anything says "serving"; raises
+    ValueError naming the option and what is wrong with its file."""
+    if cert and key:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        for option, path in (("--tls-cert", cert), ("--tls-key", key)):
+            if not os.path.isfile(path):
+                raise ValueError(f"{option} {path}: no such file")
+        try:
+            context.load_cert_chain(cert, key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ValueError(f"--tls-cert {cert} / --tls-key {key}: not a PEM certificate and "
+                             f"its private key ({getattr(exc, 'reason', None) or exc})") from None
+    if client_ca:
+        if not os.path.isfile(client_ca):
+            raise ValueError(f"--client-ca {client_ca}: no such file")
+        try:
+            ssl.create_default_context(cafile=client_ca)
+        except (ssl.SSLError, OSError) as exc:
+            raise ValueError(f"--client-ca {client_ca}: not a PEM CA certificate "
+                             f"({getattr(exc, 'reason', None) or exc})") from None
+
+
+def check_queue_path(path: str) -> None:
+    """The queue's directory must exist: a typo must not create a tree somewhere."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"--queue {path}: the directory {directory} does not exist: create "
+                         "it, or pass --queue PATH in an existing directory")
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
-    from ..server.auth import load_tokens
-    from ..server.dead_letters import RetryPolicy
-    from ..server.http_limits import HttpLimits
-    from ..server.queue_file import QueueCorrupt, QueueUnusable
-    from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
-    from ..server.senders import intake_paths
+    try:
+        require("starlette", "uvicorn", "prometheus_client", "cryptography")
+        from ..server import DurableQueue, Metrics, ServerOptions, SnsVerifier, TokenChecker
+        from ..server.auth import load_tokens
+        from ..server.dead_letters import RetryPolicy
+        from ..server.http_limits import HttpLimits
+        from ..server.queue_file import QueueCorrupt, QueueUnusable
+        from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
+        from ..server.senders import intake_paths
+    except ImportError as exc:
+        missing_extra("falco-response serve", "server", exc)
+        return EXIT_MISSING
 
     metrics = Metrics()
     engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
@@ -130,6 +169,8 @@ def run_serve(args: argparse.Namespace) -> int:
                             sns=SnsVerifier(args.sns_topic_arn) if args.sns_topic_arn else None)
     try:
         listen.validate()
+        check_tls_files(args.tls_cert, args.tls_key, args.client_ca)
+        check_queue_path(args.queue)
         if args.workers < 1 or args.queue_max < 1 or args.body_limit < 1:
             raise ValueError("--workers, --queue-max and --body-limit must be positive")
         check_auth(engine, listen, options, insecure_no_auth=args.insecure_no_auth,

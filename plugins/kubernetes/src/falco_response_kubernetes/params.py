@@ -68,7 +68,8 @@ def check_connection(params: ConnectionParams) -> None:
     if not eks.cluster_name.strip():
         raise ValueError("cluster.eks.cluster_name must not be empty")
     if region_of(eks) is None:
-        raise ValueError("cluster.eks.region is not set and neither is AWS_REGION")
+        raise ValueError("cluster.eks: no AWS region: set cluster.eks.region in the config, or "
+                         "the AWS_REGION environment variable (export AWS_REGION=us-east-1)")
     if (eks.endpoint is None) != (eks.ca_data is None):
         raise ValueError("cluster.eks: give both endpoint and ca_data, or neither "
                          "(then eks:DescribeCluster provides them)")

@@ -39,6 +39,6 @@ def make_cordon_node(params: CordonNodeParams) -> Action:
         return ctx.ok(target=target, reason="cordoned", detail=detail)
 
     def run(ctx: ActionContext) -> Outcome:
-        return run_action(ctx, connection, body)
+        return run_action(ctx, connection, body, scope="node")
 
     return run

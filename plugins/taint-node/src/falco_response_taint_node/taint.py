@@ -115,6 +115,6 @@ def make_taint_node(params: TaintNodeParams) -> Action:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def run(ctx: ActionContext) -> Outcome:
-        return run_action(ctx, connection, body)
+        return run_action(ctx, connection, body, scope="node")
 
     return run
