@@ -67,6 +67,9 @@ class ActionContext(msgspec.Struct):
     suppressed: int = 0
     """How many alerts for the same cooldown key were suppressed since this action last ran
     (a notifier says "and 1,234 more like it")."""
+    approval: Any = None
+    """Set only for the action an ``approval.via`` names, when it posts an approval request
+    or its update: a :class:`falco_response.approval.Notice` to render instead of the alert."""
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -92,6 +95,11 @@ class ActionContext(msgspec.Struct):
     def failed(self, reason: str, target: str | None = None,
                detail: dict[str, Any] | None = None) -> Outcome:
         return self._outcome(Status.FAILED, target, reason, detail)
+
+    def pending(self, reason: str, target: str | None = None,
+                detail: dict[str, Any] | None = None) -> Outcome:
+        """Awaiting a person's decision (the engine's approval step builds these)."""
+        return self._outcome(Status.PENDING, target, reason, detail)
 
 
 class Action(Protocol):

@@ -37,6 +37,8 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     """What reversing this outcome needs (the action's ``detail["undo"]``), if reversible."""
     by: Optional[str] = None
     """Who ran it, for outcomes a person caused (``falco-response undo --as``)."""
+    approval: Optional[str] = None
+    """The approval id, for the steps of an action that needed one (approval/)."""
 
     @property
     def when(self) -> datetime:
@@ -61,7 +63,8 @@ def records_for(alert: Alert, outcomes: Sequence[Outcome],
         priority=alert.priority.label, hostname=alert.hostname, response=o.response,
         action=o.action, type=o.type, target=o.target, status=o.status.value,
         reason=o.reason, dry_run=dry or o.status is Status.DRY_RUN, id=new_id(),
-        undo=_undo_data(o)) for o, dry in zip(outcomes, dry_runs, strict=True)]
+        undo=_undo_data(o), approval=o.detail.get("approval") if o.detail else None)
+        for o, dry in zip(outcomes, dry_runs, strict=True)]
 
 
 def new_id() -> str:

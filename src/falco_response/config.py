@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from .actions import Action, ActionRegistry, ActionType, Settings
+from .approval.rule import ApprovalRule, compile_approval
 from .errors import ConfigError, ConfigProblem
 from .match_index import ResponseIndex
 from .matching import CompiledMatch, MatchError
@@ -41,6 +42,7 @@ class BoundAction(msgspec.Struct, frozen=True):
     cooldown: CooldownRule | None = None
     undo: Any = None
     """The type's undo callable for these parameters (``falco-response undo``), if any."""
+    approval: ApprovalRule | None = None
 
 
 class Response(msgspec.Struct, frozen=True):
@@ -49,6 +51,8 @@ class Response(msgspec.Struct, frozen=True):
     stop: bool
     dry_run: bool | None
     cooldown: CooldownRule | None = None
+    approval: ApprovalRule | None = None
+    """Applies to the response's destructive actions (an action's own ``approval`` wins)."""
 
 
 class Config(msgspec.Struct, frozen=True):
@@ -65,6 +69,13 @@ class Config(msgspec.Struct, frozen=True):
     limits: tuple[Limit, ...] = ()
     audit_retention: float | None = None
     """Seconds to keep audit records; None when the audit trail is off."""
+    named: Mapping[str, BoundAction] = msgspec.field(default_factory=dict)
+    """The actions of ``actions:`` by name (an approval's ``via`` need not be in a response)."""
+
+    @property
+    def has_approvals(self) -> bool:
+        return any(r.approval is not None or any(a.approval is not None for a in r.actions)
+                   for r in self.responses)
 
     @property
     def destructive_actions(self) -> list[str]:
@@ -219,8 +230,20 @@ def _convert(data: Any, kind: type[Any], prefix: str, problems: _Problems) -> An
         return None
 
 
+def _approval(spec: Any, path: str, via_types: dict[str, str],
+              problems: _Problems) -> ApprovalRule | None:
+    if spec is None:
+        return None
+    try:
+        return compile_approval(spec, via_types)
+    except ValueError as exc:
+        where, reason = exc.args
+        problems.add(f"{path}.{where}", reason)
+        return None
+
+
 def _bind(spec: ActionSpec, name: str, path: str, registry: ActionRegistry,
-          problems: _Problems) -> BoundAction | None:
+          problems: _Problems, via_types: dict[str, str] | None = None) -> BoundAction | None:
     action_type = registry.get(spec.type)
     if action_type is None:
         known = ", ".join(registry.names()) or "none"
@@ -236,7 +259,11 @@ def _bind(spec: ActionSpec, name: str, path: str, registry: ActionRegistry,
         return None
     cooldown = _cooldown(spec.cooldown, f"{path}.cooldown", problems)
     undo = action_type.undo(params) if action_type.undo is not None else None
-    return BoundAction(name, action_type, run, spec.dry_run, cooldown, undo)
+    approval = _approval(spec.approval, f"{path}.approval", via_types or {}, problems)
+    if approval is not None and approval.via == name:
+        problems.add(f"{path}.approval.via", "an approval cannot be posted by the action it "
+                     "guards")
+    return BoundAction(name, action_type, run, spec.dry_run, cooldown, undo, approval)
 
 
 def _cooldown(spec: Any, path: str, problems: _Problems) -> CooldownRule | None:
@@ -250,7 +277,8 @@ def _cooldown(spec: Any, path: str, problems: _Problems) -> CooldownRule | None:
 
 
 def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundAction | None],
-                      registry: ActionRegistry, problems: _Problems
+                      registry: ActionRegistry, problems: _Problems,
+                      via_types: dict[str, str] | None = None
                       ) -> tuple[CompiledMatch, Response] | None:
     bound: list[BoundAction] = []
     ok = True
@@ -264,7 +292,7 @@ def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundActio
             else:
                 ok = False
         else:
-            action = _bind(ref, ref.type, f"{path}.actions[{i}]", registry, problems)
+            action = _bind(ref, ref.type, f"{path}.actions[{i}]", registry, problems, via_types)
             ok = ok and action is not None
             if action is not None:
                 bound.append(action)
@@ -277,9 +305,10 @@ def _compile_response(spec: ResponseSpec, path: str, named: dict[str, BoundActio
         problems.add(f"{path}.match.{exc.path}", str(exc))
         return None
     cooldown = _cooldown(spec.cooldown, f"{path}.cooldown", problems)
+    approval = _approval(spec.approval, f"{path}.approval", via_types or {}, problems)
     if not ok:
         return None
-    return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run, cooldown)
+    return match, Response(spec.name, tuple(bound), spec.stop, spec.dry_run, cooldown, approval)
 
 
 def read_config(source: ConfigSource) -> tuple[str, Any]:
@@ -349,12 +378,14 @@ def _load_config(read: tuple[str, Any], registry: ActionRegistry) -> Config:
     if not isinstance(actions_raw, dict):
         problems.add("actions", "must be a mapping of action names to {type, with}")
         actions_raw = {}
-    for name, raw_action in actions_raw.items():
-        spec = _convert(raw_action, ActionSpec, f"actions.{name}", problems)
+    specs = {str(name): _convert(raw_action, ActionSpec, f"actions.{name}", problems)
+             for name, raw_action in actions_raw.items()}
+    via_types = {name: spec.type for name, spec in specs.items() if spec is not None}
+    for name, spec in specs.items():
         if spec is not None:
-            action_specs[str(name)] = spec
-        named[str(name)] = (_bind(spec, str(name), f"actions.{name}", registry, problems)
-                            if spec is not None else None)
+            action_specs[name] = spec
+        named[name] = (_bind(spec, name, f"actions.{name}", registry, problems, via_types)
+                       if spec is not None else None)
 
     responses_raw = [] if pieces["responses"] is None else pieces["responses"]
     if not isinstance(responses_raw, list):
@@ -373,7 +404,7 @@ def _load_config(read: tuple[str, Any], registry: ActionRegistry) -> Config:
             problems.add(f"{path}.name", f"duplicate response name {spec.name!r} "
                                          f"(also responses[{seen[spec.name]}])")
         seen[spec.name] = i
-        result = _compile_response(spec, path, named, registry, problems)
+        result = _compile_response(spec, path, named, registry, problems, via_types)
         if result is not None:
             compiled.append(result)
 
@@ -429,4 +460,5 @@ def _load_config(read: tuple[str, Any], registry: ActionRegistry) -> Config:
         spec=full,
         limits=tuple(limits),
         audit_retention=retention,
+        named={k: v for k, v in named.items() if v is not None},
     )

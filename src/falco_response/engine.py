@@ -102,6 +102,9 @@ class Engine:
         self.log = logger if logger is not None else default_logger()
         self._store = store
         self._unavailable_since: float | None = None
+        self.memory_approvals = store is not None
+        """A caller's own store may be memory:// (tests, one-process libraries); a config's
+        may not hold approvals (nothing else could decide them)."""
         self._safeguards: Safeguards | None = None
         self.store_failures = 0
         """Steps that met a failing store (open, audit; cooldown and limit checks are counted
@@ -330,8 +333,26 @@ class Engine:
             dry.append(response_dry or bool(action.dry_run))
             self._log_outcome(alert, outcome)
 
+    def approved_context(self, alert: Alert, response: Response,
+                         action: BoundAction) -> ActionContext:
+        """The context an approved action runs in (approval/execute.py)."""
+        start = time.monotonic()
+        return ActionContext(
+            alert=alert, response=response.name, action=action.name, type=action.type.name,
+            dry_run=self.dry_run or bool(response.dry_run) or bool(action.dry_run),
+            settings=self.config.settings, log=self.log,
+            deadline=start + self.config.action_timeout, started=start)
+
+    def run_approved(self, alert: Alert, response: Response, action: BoundAction,
+                     ctx: ActionContext) -> Outcome:
+        """Run an action a person approved: every check again (limits too), but no second
+        request and no second cooldown claim (the request took it)."""
+        return self._run_action(alert, response, action, ctx.deadline, ctx.dry_run, (),
+                                approved=True)
+
     def _run_action(self, alert: Alert, response: Response, action: BoundAction,
-                    deadline: float, response_dry: bool, previous: Sequence[Outcome]) -> Outcome:
+                    deadline: float, response_dry: bool, previous: Sequence[Outcome],
+                    approved: bool = False) -> Outcome:
         start = time.monotonic()
         ctx = ActionContext(
             alert=alert, response=response.name, action=action.name, type=action.type.name,
@@ -348,9 +369,15 @@ class Engine:
             if namespace is not None and namespace in self.config.settings.protected_namespaces:
                 return ctx.skipped(f"namespace {namespace} is protected",
                                    target=f"namespace:{namespace}")
+        approval = None if approved else action.approval or (
+            response.approval if action.type.destructive else None)
+        if approval is not None:
+            from .approval.request import ask
+
+            return ask(self, ctx, response, action, approval)
         if not self._guarded:
             return self._call(action, ctx, start)
-        cooldown = action.cooldown or response.cooldown
+        cooldown = None if approved else action.cooldown or response.cooldown
         if self._unavailable_since is not None:
             self.store  # noqa: B018 - tries to open it again when due
         safeguards = self._safeguards or self._make_safeguards()

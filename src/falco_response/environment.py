@@ -42,6 +42,8 @@ NATS_NKEY_SEED = "FALCO_RESPONSE_NATS_NKEY_SEED"
 NATS_CA_FILE = "FALCO_RESPONSE_NATS_CA_FILE"
 NATS_CERT_FILE = "FALCO_RESPONSE_NATS_CERT_FILE"
 NATS_KEY_FILE = "FALCO_RESPONSE_NATS_KEY_FILE"
+APPROVAL_SWEEP = "FALCO_RESPONSE_APPROVAL_SWEEP"
+SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(CONFIG, "unset (Lambda: `falco-response.yaml` in the code directory)",
@@ -95,6 +97,12 @@ VARIABLES: tuple[Variable, ...] = (
              "Client certificate (PEM) for mutual TLS with NATS."),
     Variable(NATS_KEY_FILE, "unset", "`consume nats://`",
              "The client certificate's private key."),
+    Variable(APPROVAL_SWEEP, "`10s`", "`serve`",
+             "How often a replica tries the approval sweeper's lease (timeouts, decisions "
+             "not yet carried out): a duration such as `10s`."),
+    Variable(SLACK_SIGNING_SECRET, "unset", "`serve` (`POST /slack/interactions`), the "
+             "Lambda handler", "The Slack app's signing secret: Approve/Deny clicks are "
+             "refused (401) without it. Never logged."),
 )
 
 FOREIGN: tuple[Variable, ...] = (

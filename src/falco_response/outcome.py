@@ -15,6 +15,7 @@ class Status(str, enum.Enum):
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
     FAILED = "failed"
+    PENDING = "pending"  # awaiting a person's decision (approval/)
 
     def __str__(self) -> str:
         return self.value

@@ -93,6 +93,15 @@ class CooldownSpec(Base):
 Cooldown = Union[str, float, CooldownSpec]
 
 
+class ApprovalSpec(Base):
+    """``approval:``: a person decides before the action runs (see docs/approvals.md)."""
+
+    via: str
+    approvers: list[str]
+    timeout: Union[str, float] = "15m"
+    on_timeout: Literal["deny", "proceed"] = "deny"
+
+
 class ActionSpec(Base):
     """A configured action: an action type and its parameters (``with``)."""
 
@@ -100,6 +109,7 @@ class ActionSpec(Base):
     with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
     dry_run: Union[bool, None] = None
     cooldown: Union[Cooldown, None] = None
+    approval: Union[ApprovalSpec, None] = None
 
 
 class ResponseSpec(Base):
@@ -109,6 +119,7 @@ class ResponseSpec(Base):
     stop: bool = False
     dry_run: Union[bool, None] = None
     cooldown: Union[Cooldown, None] = None
+    approval: Union[ApprovalSpec, None] = None
 
 
 class LimitSpec(Base):

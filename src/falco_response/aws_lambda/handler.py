@@ -195,6 +195,12 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda handler. See the module docstring for what each event source gets back."""
     runtime = init()
     runtime.retry_store()
+    if runtime.engine.config.has_approvals:
+        from .approvals import route
+
+        answer = route(runtime, event)
+        if answer is not None:
+            return answer
     kind = event_kind(event)
     fallback = _fallback_id(event, kind, context)
     results: list[Result] = []

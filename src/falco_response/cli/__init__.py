@@ -22,8 +22,8 @@ EXIT_QUEUE = 4
 EXIT_MISSING = 5  # an extra is not installed
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process stopped by SIGPIPE
 
-COMMAND_MODULES = ("alerts", "inspect", "audit", "undo", "serve", "consume", "lambda_package",
-                   "sns_policy", "new_plugin", "dead_letters")
+COMMAND_MODULES = ("alerts", "inspect", "audit", "undo", "approvals", "serve", "consume",
+                   "lambda_package", "sns_policy", "new_plugin", "dead_letters")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> None:
     audit.add_argument("--since", default="24h", help="how far back (e.g. 30m, 1h, 7d; "
                        "default 24h)")
     audit.add_argument("--target", help="only this target: ns/pod, pod:ns/pod or node:name")
-    audit.add_argument("--status", choices=["ok", "skipped", "dry_run", "failed"],
+    audit.add_argument("--status", choices=["ok", "skipped", "dry_run", "failed", "pending",
+                                            "decided:approve", "decided:deny",
+                                            "decided:timeout"],
                        help="only outcomes with this status")
     audit.add_argument("--limit", type=int, default=1000, help="at most this many (newest)")
     audit.add_argument("--json", action="store_true", help="one JSON object per record")
@@ -93,6 +95,7 @@ def run_audit(args: argparse.Namespace) -> int:
         print(printable(f"{when}  {r.id or '-':<12} {r.status:<8} {r.target or '-':<30} {r.response}/{r.action}"
                         f"{flag}: {r.reason or ''}"))
         print(printable(f"    alert: {r.rule} [{r.priority}] uuid={r.uuid or '-'} "
-                        f"host={r.hostname or '-'}", 300))
+                        f"host={r.hostname or '-'}"
+                        + (f" approval={r.approval}" if r.approval else ""), 300))
     print(f"{len(records)} record(s) since {args.since} ago")
     return EXIT_OK

@@ -273,17 +273,35 @@ class Receiver:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def approval_routes(self) -> list[Route]:
+        """``POST /slack/interactions`` when the config asks for approvals (made once)."""
+        if not self.engine.config.has_approvals:
+            return []
+        if getattr(self, "_approval_route", None) is None:
+            from .slack_interactions import route
+
+            self._approval_route = route(self)
+        return [self._approval_route]
+
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         if self.queue.synchronous != "FULL":  # FULL's fsync must not block the loop
             self.queue.attach(asyncio.get_running_loop())
         self.workers.start()
+        sweeper = None
+        if self.engine.config.has_approvals:
+            from ..approval.sweeper import Sweeper, interval
+
+            sweeper = Sweeper(self.engine, interval())
+            sweeper.start()
         if self.queue.recovered:
             self.log.warning("resuming alerts accepted before the last stop",
                              count=self.queue.recovered)
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             self.draining = True
             drained = await anyio.to_thread.run_sync(self.workers.drain,
                                                      self.options.drain_timeout)
@@ -309,6 +327,7 @@ class Receiver:
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *self.approval_routes(),
         ], lifespan=self.lifespan if lifespan else None,
             exception_handlers={404: not_found_handler(paths, self.log)})
         return _Front(alerts, rest, with_trailing_slashes(paths))

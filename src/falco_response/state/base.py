@@ -5,7 +5,8 @@ operation is atomic on the backend, never read-then-write in Python. Today it ho
 (idempotency: a redelivered message must not act twice; cooldowns; blast-radius slots, see
 ``safety.py``), *counters* (alerts suppressed by a cooldown) and the *audit trail*. Each
 operation is one backend request; keys are plain strings that callers namespace
-(``"idem:fn:uuid"``, ``"cooldown:..."``, ``"limit:destructive:3"``).
+(``"idem:fn:uuid"``, ``"cooldown:..."``, ``"limit:destructive:3"``), and small *values*
+(``put``/``put_new``/``get``/``scan``: pending approvals, their decisions and results).
 """
 
 from __future__ import annotations
@@ -64,6 +65,28 @@ class StateStore(Protocol):
 
     def history(self, since_ns: int) -> list[AuditRecord]:
         """The audit records made at or after ``since_ns`` (epoch nanoseconds), oldest first."""
+        ...
+
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Store ``value`` under ``key`` for ``ttl_seconds``, replacing what was there.
+
+        Values are opaque bytes (pending approvals and their results, see ``approval/``),
+        at most a few KiB each."""
+        ...
+
+    def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
+        """Atomically store ``value`` unless a live value is there: None when stored, else the
+        value that was there (and stays). The first of many concurrent callers wins; an
+        expired value is replaced like an absent one."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """The live value under ``key``, or None."""
+        ...
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Every live ``(key, value)`` whose key starts with ``prefix``, in key order. For
+        small sets (pending approvals), never for the hot path."""
         ...
 
     def close(self) -> None:

@@ -204,6 +204,63 @@ class DynamoDBStore:
             raise StoreError(f"audit query failed on {self.url}: {_describe(exc)}") from exc
         return sorted(found, key=lambda r: r.time_ns)
 
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        expires = str(math.ceil(self._clock() + ttl_seconds))
+        try:
+            self._client.put_item(TableName=self.table, Item={
+                PARTITION_KEY: {"S": key}, TTL_ATTRIBUTE: {"N": expires}, "value": {"B": value}})
+        except Exception as exc:
+            raise StoreError(f"put failed on {self.url}: {_describe(exc)}") from exc
+
+    def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
+        now = self._clock()
+        try:
+            self._client.put_item(
+                TableName=self.table,
+                Item={PARTITION_KEY: {"S": key}, "value": {"B": value},
+                      TTL_ATTRIBUTE: {"N": str(math.ceil(now + ttl_seconds))}},
+                ConditionExpression="attribute_not_exists(#pk) OR #exp <= :now",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={":now": {"N": str(math.floor(now))}})
+        except Exception as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"put_new failed on {self.url}: {_describe(exc)}") from exc
+            return self.get(key) or b""
+        return None
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            reply = self._client.get_item(TableName=self.table, Key={PARTITION_KEY: {"S": key}},
+                                          ConsistentRead=True)
+        except Exception as exc:
+            raise StoreError(f"get failed on {self.url}: {_describe(exc)}") from exc
+        item = reply.get("Item") or {}
+        if "value" not in item or float(item.get(TTL_ATTRIBUTE, {}).get("N", "0")) <= \
+                self._clock():
+            return None
+        return bytes(item["value"]["B"])
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "ConsistentRead": True,
+            "FilterExpression": "begins_with(#pk, :prefix) AND #exp > :now",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#exp": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":prefix": {"S": prefix},
+                                          ":now": {"N": str(math.floor(self._clock()))}},
+        }
+        found: list[tuple[str, bytes]] = []
+        try:
+            while True:
+                page = self._client.scan(**kwargs)
+                found.extend((item[PARTITION_KEY]["S"], bytes(item["value"]["B"]))
+                             for item in page.get("Items", []) if "value" in item)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except Exception as exc:
+            raise StoreError(f"scan failed on {self.url}: {_describe(exc)}") from exc
+        return sorted(found)
+
     def close(self) -> None:
         close = getattr(self._client, "close", None)
         if close is not None:

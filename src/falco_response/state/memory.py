@@ -22,6 +22,7 @@ class MemoryStore:
         self._max_keys = max_keys
         self._claims: dict[str, float] = {}
         self._counters: dict[str, tuple[int, float]] = {}
+        self._values: dict[str, tuple[bytes, float]] = {}
         self._records: deque[tuple[float, AuditRecord]] = deque(maxlen=max_records)
         self._lock = threading.Lock()
 
@@ -71,8 +72,33 @@ class MemoryStore:
         with self._lock:
             return [r for expires, r in self._records if expires > now and r.time_ns >= since_ns]
 
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        with self._lock:
+            self._values[key] = (bytes(value), self._clock() + ttl_seconds)
+
+    def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
+        now = self._clock()
+        with self._lock:
+            old = self._values.get(key)
+            if old is not None and old[1] > now:
+                return old[0]
+            self._values[key] = (bytes(value), now + ttl_seconds)
+            return None
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._values.get(key)
+        return found[0] if found is not None and found[1] > self._clock() else None
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        now = self._clock()
+        with self._lock:
+            return sorted((k, v) for k, (v, exp) in self._values.items()
+                          if k.startswith(prefix) and exp > now)
+
     def close(self) -> None:
         with self._lock:
+            self._values.clear()
             self._claims.clear()
             self._counters.clear()
             self._records.clear()

@@ -38,6 +38,17 @@ CREATE TABLE IF NOT EXISTS audit (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time_ns);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+# Like _CLAIM: insert, or take over a value that has expired, in one statement.
+_PUT_NEW = """
+INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+WHERE kv.expires_at <= ?
 """
 _INCR = """
 INSERT INTO counters (key, value, expires_at) VALUES (:key, 1, :now + :ttl)
@@ -181,6 +192,50 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"audit query failed on {self.url}: {exc}") from exc
         return [_decode(row[0]) for row in rows]
+
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        now = self._clock()
+        with self._lock:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)",
+                                 (key, bytes(value), now + ttl_seconds))
+            except sqlite3.Error as exc:
+                raise StoreError(f"put failed on {self.url}: {exc}") from exc
+
+    def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
+        now = self._clock()
+        with self._lock:
+            try:
+                changed = self._db.execute(_PUT_NEW, (key, bytes(value), now + ttl_seconds,
+                                                      now)).rowcount
+                if changed == 1:
+                    return None
+                row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"put_new failed on {self.url}: {exc}") from exc
+        return bytes(row[0]) if row is not None else b""
+
+    def get(self, key: str) -> bytes | None:
+        now = self._clock()
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires_at > ?",
+                                       (key, now)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"get failed on {self.url}: {exc}") from exc
+        return bytes(row[0]) if row is not None else None
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        now = self._clock()
+        # A range on the primary key, not LIKE: prefixes hold '_' and '%'.
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT key, value FROM kv WHERE key >= ? AND key < ? AND expires_at > ? "
+                    "ORDER BY key", (prefix, prefix + "\U0010ffff", now)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"scan failed on {self.url}: {exc}") from exc
+        return [(str(k), bytes(v)) for k, v in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -62,7 +62,8 @@ def make_delete_pod(params: DeletePodParams) -> Action:
             call = f"DELETE pod {ns}/{name} (grace {grace}s)"
             request = f"DELETE {path}"
         detail: dict[str, object] = {"via": resolved.how, "request": request,
-                                     "grace_period_seconds": grace, **guarded}
+                                     "grace_period_seconds": grace, "uid": info.get("uid"),
+                                     **guarded}
         if ctx.dry_run:
             return ctx.would(f"would {call}", target=target, detail=detail)
         if params.mode == "evict":

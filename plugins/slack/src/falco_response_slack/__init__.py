@@ -25,6 +25,8 @@ def make(params: SlackParams) -> Action:
     def run(ctx: ActionContext) -> Outcome:
         from . import message
 
+        if ctx.approval is not None:
+            return _approval(ctx)
         mention = params.mention if ctx.alert.priority >= threshold else None
         body = message.build(ctx.alert, ctx.response, ctx.previous, mention,
                              getattr(ctx, "suppressed", 0))
@@ -38,6 +40,19 @@ def make(params: SlackParams) -> Action:
             return _send(ctx, body, target, state)
         except Exception as exc:  # network errors, timeouts: a failed outcome, secrets removed
             reason = "could not reach Slack: " + redact.exception(exc)
+            ctx.log.warning("slack send failed", action=ctx.action, target=target,
+                            error=reason[:300])
+            return ctx.failed(reason[:300], target=target)
+
+    def _approval(ctx: ActionContext) -> Outcome:
+        from . import approval, sending
+
+        try:
+            if "ssl" not in state:
+                state["ssl"] = sending.ssl_context(params.ca_bundle)
+            return approval.run(ctx, params, ctx.approval, target, state["ssl"])
+        except Exception as exc:
+            reason = _scrub(f"could not reach Slack: {type(exc).__name__}: {exc}", secrets)
             ctx.log.warning("slack send failed", action=ctx.action, target=target,
                             error=reason[:300])
             return ctx.failed(reason[:300], target=target)

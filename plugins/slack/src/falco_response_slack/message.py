@@ -101,6 +101,8 @@ def describe(outcome: Outcome) -> str:
         return f"dry run: {reason or f'{outcome.action} on {target}'}"
     if outcome.status is Status.SKIPPED:
         return f"skipped {outcome.action}: {reason}"
+    if outcome.status is Status.PENDING:
+        return f"{outcome.action}: {reason}"
     return f"FAILED {outcome.action}{f' on {target}' if target else ''}: {reason}"
 
 

@@ -196,3 +196,41 @@ def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, d
                         extra={"gave_up": budget.gave_up})
     return Delivery(True, response.status_code, attempts=budget.attempts,
                     extra={"channel": response.get("channel"), "ts": response.get("ts")})
+
+
+def send_response_url(url: str, body: dict[str, Any], *, deadline: float, timeout: float,
+                      max_retries: int, context: ssl.SSLContext) -> Delivery:
+    """POST to an interaction's ``response_url`` (it answers 200 and ``ok`` or a JSON
+    ``{"ok": true}``). The URL came in a request whose signature was checked."""
+    if not url.startswith("https://"):
+        return Delivery(False, None, "response_url is not https")
+    budget = _Budget(deadline, timeout)
+    client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                           ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    response = client.send_dict(body)
+    if response.status_code == 200 and "false" not in (response.body or "ok").replace(" ", ""):
+        return Delivery(True, 200, attempts=budget.attempts)
+    return Delivery(False, response.status_code, error_code(response.body),
+                    attempts=budget.attempts, extra={"gave_up": budget.gave_up})
+
+
+def update_chat(token: str, api_url: str, channel: str, ts: str, body: dict[str, Any], *,
+                deadline: float, timeout: float, max_retries: int,
+                context: ssl.SSLContext) -> Delivery:
+    """``chat.update`` of a message the bot posted (``channel`` and ``ts`` from its post)."""
+    budget = _Budget(deadline, timeout)
+    client = WebClient(token=token, base_url=api_url,
+                       timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                       ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    try:
+        response = client.chat_update(channel=channel, ts=ts, **body)
+    except SlackApiError as exc:
+        data = getattr(exc.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        return Delivery(False, getattr(exc.response, "status_code", None),
+                        error_code(code or "not ok"), attempts=budget.attempts)
+    return Delivery(True, response.status_code, attempts=budget.attempts)
