@@ -110,7 +110,7 @@ def config(kubeconfig: str, slack: SlackReceiver, ca_bundle: str, store: str, *,
         kill["approval"] = approval
     return {
         "version": 1,
-        "settings": {"store": store, "action_timeout": "8s", **(settings or {})},
+        "settings": {"store": store, "action_timeout": "30s", **(settings or {})},
         "actions": {
             "ask-secops": {"type": "slack", "with": {
                 "token": TOKEN, "channel": "C0APPROVE", "api_url": slack.api_url,
