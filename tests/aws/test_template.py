@@ -129,3 +129,20 @@ def test_eks_rbac_binds_the_group_to_the_plugins_cluster_roles() -> None:
         assert binding["roleRef"]["name"] != "cluster-admin"
         assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
                                         "name": group}]
+
+
+def test_approvals_wiring() -> None:
+    """Approvals=true: a function URL for Slack's clicks and a one-minute schedule whose
+    input is the sweep event the handler knows."""
+    from falco_response.aws_lambda.approvals import SWEEP_EVENT
+
+    data = template()
+    resources = data["Resources"]
+    sweep = resources["Responder"]["Properties"]["Events"]["ApprovalSweep"]["Properties"]
+    assert sweep["Schedule"] == "rate(1 minute)"
+    assert json.loads(sweep["Input"]) == SWEEP_EVENT
+    assert resources["ResponderUrl"]["Condition"] == "HasApprovals"
+    assert resources["ResponderUrl"]["Properties"]["AuthType"] == "NONE"
+    assert data["Parameters"]["SlackSigningSecret"]["NoEcho"] is True
+    assert data["Outputs"]["SlackInteractivityUrl"]["Value"]["Sub"].endswith(
+        "slack/interactions")

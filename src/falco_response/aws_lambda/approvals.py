@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..approval.interactions import PATH, Interactions
-from ..approval.slack_signature import SECRET_ENV, SignatureChecker
+from ..approval.slack_signature import SignatureChecker
+from ..environment import SLACK_SIGNING_SECRET as SECRET_ENV
 
 if TYPE_CHECKING:
     from .handler import Runtime

@@ -22,7 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..approval.interactions import PATH, Interactions
-from ..approval.slack_signature import SECRET_ENV, SignatureChecker
+from ..approval.slack_signature import SignatureChecker
+from ..environment import SLACK_SIGNING_SECRET as SECRET_ENV
 
 if TYPE_CHECKING:
     from .app import Receiver
