@@ -66,7 +66,7 @@ def make_taint_node(params: TaintNodeParams) -> Action:
             name, node, how = fetch_node(ctx, kube, params.allow_control_plane)
             target = f"node:{name}"
             new_taints, cordon = plan(node, params)
-            detail: dict[str, Any] = {"via": how, "taint": text}
+            detail: dict[str, Any] = {"via": how, "taint": text, "uid": meta(node).get("uid")}
             if new_taints is None and not cordon:
                 done = "already tainted " + text
                 return ctx.ok(target=target, detail=detail,
