@@ -334,3 +334,19 @@ def test_secrets_never_in_logs_outcomes_or_audit(cluster: Any, make: Any, slack:
         interactions(engine).handle(*click(approval_id)).follow_up()
     text = repr(events) + repr(engine.store.history(0)) + repr(engine.store.scan(""))
     assert SECRET not in text and TOKEN not in text
+
+
+def test_a_click_after_the_timeout_does_not_approve(cluster: Any, make: Any,
+                                                    slack: Any) -> None:
+    web_pod(cluster)
+    engine = make(on_timeout="deny")
+    approval_id = pending_outcome(engine).detail["approval"]
+    _expire(engine, approval_id)
+    late = interactions(engine).handle(*click(approval_id, response_url=slack.response_url))
+    assert late.status == 200
+    assert late.body["text"].startswith("already decided (expired) by the timeout at ")
+    late.follow_up()
+    assert records.load_decision(engine.store, approval_id).verdict == "timeout"
+    assert sweep(engine) == 1  # the policy (deny) is carried out, not the late click
+    assert records.load_result(engine.store, approval_id).status == "skipped"
+    assert deletes(cluster) == []

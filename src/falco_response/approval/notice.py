@@ -37,14 +37,6 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     channel: Optional[str] = None
     ts: Optional[str] = None
 
-    @property
-    def approve_id(self) -> str:
-        return "falco-response-approve"
-
-    @property
-    def deny_id(self) -> str:
-        return "falco-response-deny"
-
 
 APPROVE_ACTION = "falco-response-approve"
 DENY_ACTION = "falco-response-deny"

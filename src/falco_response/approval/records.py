@@ -95,9 +95,9 @@ def iso(epoch: float) -> str:
 
 
 def decided_by(decision: Decision) -> str:
-    """``U024BE7LH (slack) at 10:21 UTC`` / ``cli:alice at ...`` / ``policy (timeout)``."""
+    """``U024BE7LH (slack) at 10:21 UTC``, ``cli:alice (cli) at ...``, ``the timeout at ...``."""
     if decision.via == "timeout":
-        return f"no decision by {hhmm(decision.at)}"
+        return f"the timeout at {hhmm(decision.at)}"
     return f"{decision.by} ({decision.via}) at {hhmm(decision.at)}"
 
 
