@@ -350,3 +350,25 @@ def test_a_click_after_the_timeout_does_not_approve(cluster: Any, make: Any,
     assert sweep(engine) == 1  # the policy (deny) is carried out, not the late click
     assert records.load_result(engine.store, approval_id).status == "skipped"
     assert deletes(cluster) == []
+
+
+def test_a_request_slack_did_not_take_stays_pending_and_decidable(
+        cluster: Any, kubeconfig: str, slack: Any, ca_bundle: str, store_url: str) -> None:
+    from falco_response.approval.execute import decide, execute
+
+    web_pod(cluster)
+    data = config(kubeconfig, slack, ca_bundle, store_url)
+    data["actions"]["ask-secops"]["with"]["api_url"] = slack.server.url_for("/nowhere/")
+    engine = Engine.from_config(data)
+    out = pending_outcome(engine)
+    assert out.status is Status.PENDING
+    assert "(not posted: posting through ask-secops failed: " in out.reason
+    assert TOKEN not in out.reason
+    approval_id = out.detail["approval"]
+    assert f"decide with falco-response approve/deny {approval_id}" in out.reason
+    assert deletes(cluster) == []
+    assert decide(engine.store, approval_id, "approve", "cli:alice", "cli",
+                  check_approver=False).won
+    assert execute(engine, approval_id).status is Status.OK
+    assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]
+    engine.close()

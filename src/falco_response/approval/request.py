@@ -114,8 +114,9 @@ def ask(engine: Engine, ctx: ActionContext, response: Response, action: BoundAct
     else:
         engine.log.error("approval request not posted", approval=request.id, via=rule.via,
                          reason=posted.reason)
-        reason += (f" (posting through {rule.via} failed: {posted.reason}; decide with "
-                   f"falco-response approve/deny {request.id})")
+        why = (f"{rule.via} is a dry run" if posted.status is Status.DRY_RUN else
+               f"posting through {rule.via} failed: {posted.reason}")
+        reason += f" (not posted: {why}; decide with falco-response approve/deny {request.id})"
     return ctx.pending(reason[:500], target=target, detail=detail)
 
 
