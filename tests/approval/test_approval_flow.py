@@ -372,3 +372,19 @@ def test_a_request_slack_did_not_take_stays_pending_and_decidable(
     assert execute(engine, approval_id).status is Status.OK
     assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]
     engine.close()
+
+
+def test_cooldown_asks_once_per_target(cluster: Any, kubeconfig: str, slack: Any,
+                                       ca_bundle: str, store_url: str) -> None:
+    web_pod(cluster)
+    data = config(kubeconfig, slack, ca_bundle, store_url)
+    data["actions"]["kill"]["cooldown"] = "10m"
+    engine = Engine.from_config(data)
+    first = pending_outcome(engine)
+    again = pending_outcome(engine)
+    assert first.status is Status.PENDING
+    assert again.status is Status.SKIPPED and again.reason.startswith("cooldown: already ran")
+    assert len(slack.posts) == 1
+    interactions(engine).handle(*click(first.detail["approval"])).follow_up()
+    assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]  # not refused by it
+    engine.close()

@@ -13,6 +13,7 @@ fails is a ``failed`` outcome, never an exception, and nothing is posted.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -92,14 +93,17 @@ def ask(engine: Engine, ctx: ActionContext, response: Response, action: BoundAct
         return ctx.failed("approval needs a shared state store (settings.store: sqlite:// or "
                           "dynamodb://): a request kept in this process's memory could not "
                           "be decided from anywhere else", target=target)
-    early = _limits(engine, ctx, response, action)
+    early, leave = _limits(engine, ctx, response, action)
     if early is not None:
         return early
     try:
         records.save_request(engine.store, request)
     except StoreError as exc:
-        return ctx.failed(f"state store unavailable, not asking for approval: {exc}",
-                          target=target)
+        failed = ctx.failed(f"state store unavailable, not asking for approval: {exc}",
+                            target=target)
+        leave(failed)  # nothing was asked: the cooldown is given back too
+        return failed
+    leave(ctx.pending("asked"))
     posted = post(engine, request, ctx.alert, notice_for(request))
     reason = f"awaiting approval from {approvers} until {records.hhmm(request.expires_at)}"
     if posted.status is Status.OK:
@@ -120,16 +124,14 @@ def ask(engine: Engine, ctx: ActionContext, response: Response, action: BoundAct
     return ctx.pending(reason[:500], target=target, detail=detail)
 
 
-def _limits(engine: Engine, ctx: ActionContext, response: Response,
-            action: BoundAction) -> Outcome | None:
-    """Cooldown and limits as at execution; slots are given back (the request is not the
-    action), the cooldown is kept (one request per rule and target per period)."""
+def _limits(engine: Engine, ctx: ActionContext, response: Response, action: BoundAction
+            ) -> tuple[Outcome | None, Callable[[Outcome], None]]:
+    """Cooldown and limits as at execution, and what gives back what the request does not
+    use: the slots always (the request is not the action), the cooldown only when nothing was
+    asked (one request per rule and target per period)."""
     if not engine._guarded:
-        return None
+        return None, lambda outcome: None
     safeguards = engine._safeguards or engine._make_safeguards()
     early, ticket = safeguards.enter(ctx, action.type.destructive, action.type.scope,
                                      action.cooldown or response.cooldown)
-    if early is not None:
-        return early  # type: ignore[no-any-return]
-    safeguards.leave(ticket, ctx.pending("asked"))
-    return None
+    return early, lambda outcome: safeguards.leave(ticket, outcome)
