@@ -388,3 +388,25 @@ def test_cooldown_asks_once_per_target(cluster: Any, kubeconfig: str, slack: Any
     interactions(engine).handle(*click(first.detail["approval"])).follow_up()
     assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]  # not refused by it
     engine.close()
+
+
+def test_on_a_redis_store(cluster: Any, kubeconfig: str, slack: Any, ca_bundle: str,
+                          redis_url: str) -> None:
+    """Request, a double click, the run and a timeout, with redis-server holding it all."""
+    web_pod(cluster)
+    web_pod(cluster, "web-2")
+    url = redis_url.replace("?prefix=", "?prefix=flow-")
+    engine = Engine.from_config(config(kubeconfig, slack, ca_bundle, url))
+    first = pending_outcome(engine).detail["approval"]
+    second = pending_outcome(engine, "web-2").detail["approval"]
+    assert engine.store.url.startswith("redis://")
+    one = interactions(engine).handle(*click(first, response_url=slack.response_url))
+    two = interactions(engine).handle(*click(first, OTHER_APPROVER, "deny"))
+    assert two.body["text"].startswith(f"already decided (approved) by {APPROVER}")
+    one.follow_up()
+    assert records.load_result(engine.store, first).status == "ok"
+    _expire(engine, second)
+    assert sweep(engine) == 1
+    assert records.load_result(engine.store, second).status == "skipped"
+    assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]
+    engine.close()

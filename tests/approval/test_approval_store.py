@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,31 @@ def dynamodb_table(endpoint: str, name: str) -> None:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
 
 
+def redis_store(redis_url: str) -> Any:
+    from falco_response.state.redis import RedisStore
+
+    return RedisStore(redis_url.replace("?prefix=", f"?prefix={uuid.uuid4().hex[:6]}-"))
+
+
+def test_values_on_redis(redis_url: str) -> None:
+    """Redis keeps time itself (PX): expiry is the server's, so this waits for real."""
+    store = redis_store(redis_url)
+    store.put("approval:req:a", b"one", 60)
+    store.put("approval:req:b*[?", b"two", 0.3)
+    store.put("approval:reqx", b"not under the prefix", 60)
+    store.put("other:x", b"three", 60)
+    assert store.get("approval:req:a") == b"one"
+    assert store.scan("approval:req:") == [("approval:req:a", b"one"),
+                                           ("approval:req:b*[?", b"two")]
+    assert store.scan("approval:req:b*") == [("approval:req:b*[?", b"two")]
+    assert store.put_new("approval:dec:a", b"first", 60) is None
+    assert store.put_new("approval:dec:a", b"second", 60) == b"first"
+    time.sleep(0.5)
+    assert store.get("approval:req:b*[?") is None
+    assert store.scan("approval:req:") == [("approval:req:a", b"one")]
+    store.close()
+
+
 def stores(tmp_path: Path, moto: str, clock: Clock) -> list[Any]:
     from falco_response.state.dynamodb import DynamoDBStore
     from falco_response.state.memory import MemoryStore
@@ -87,8 +114,8 @@ def test_values_on_every_store(tmp_path: Path, moto: str) -> None:
         store.close()
 
 
-def test_put_new_one_winner_among_threads(tmp_path: Path, moto: str) -> None:
-    for store in stores(tmp_path, moto, Clock()):
+def test_put_new_one_winner_among_threads(tmp_path: Path, moto: str, redis_url: str) -> None:
+    for store in [*stores(tmp_path, moto, Clock()), redis_store(redis_url)]:
         wins: list[bool] = []
         lock = threading.Lock()
 

@@ -13,6 +13,9 @@ database between deployments). The kinds today:
 - ``claim``: a string with a ``PX`` TTL. Its value is a random token per call, so a retried
   ``claim`` (the first reply was lost) recognises its own write instead of reporting "taken";
 - ``count``: an integer whose ``PX`` TTL is renewed by each increment;
+- ``value``: a string with a ``PX`` TTL (``put``/``put_new``/``get``/``scan``: pending
+  approvals, their decisions and results); ``put_new`` is ``SET NX`` and a ``GET`` in one
+  script, so the first decision wins and the loser reads it;
 - ``audit``: one sorted set, score = the record's time in microseconds, member = a random
   8-character tag + the record's JSON. ``history`` is one ``ZRANGEBYSCORE`` (paged), O(log N + M)
   over any window. Retention: each ``record`` drops members older than the retention by the
@@ -74,6 +77,10 @@ _TAKE = """
 local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) return tonumber(v) end
 return 0
+"""
+_PUT_NEW = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
 """
 # ARGV[1] = retention in microseconds, then score/member pairs.
 _RECORD = """
@@ -150,6 +157,7 @@ class RedisStore:
         self._incr = client.register_script(_INCR)
         self._take = client.register_script(_TAKE)
         self._record = client.register_script(_RECORD)
+        self._put_new = client.register_script(_PUT_NEW)
 
     def key(self, kind: str, name: str) -> str:
         """Where a record of ``kind`` named ``name`` lives."""
@@ -205,6 +213,33 @@ class RedisStore:
             low = f"({top:.0f}"
         found = [_decode(member[_TAG:]) for member in members]
         return [r for r in found if r.time_ns >= since_ns]
+
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        ms = max(1, int(ttl_seconds * 1000))
+        self._call("put", lambda: self._client.set(self.key("value", key), value, px=ms))
+
+    def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
+        ms = max(1, int(ttl_seconds * 1000))
+        found = self._call("put_new", lambda: self._put_new(keys=[self.key("value", key)],
+                                                             args=[value, ms]))
+        return None if found is None else bytes(found)
+
+    def get(self, key: str) -> bytes | None:
+        found = self._call("get", lambda: self._client.get(self.key("value", key)))
+        return None if found is None else bytes(found)
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        """``SCAN`` for the prefix (glob characters escaped), then one ``MGET``."""
+        base = self.key("value", "")
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in base + prefix) + "*"
+        client = self._client
+        keys: list[bytes] = self._call("scan", lambda: list(
+            client.scan_iter(match=pattern, count=500)))
+        if not keys:
+            return []
+        values = self._call("scan", lambda: client.mget(keys))
+        return sorted((k.decode()[len(base):], bytes(v)) for k, v in zip(keys, values)
+                      if v is not None)
 
     def close(self) -> None:
         try:
