@@ -410,3 +410,31 @@ def test_on_a_redis_store(cluster: Any, kubeconfig: str, slack: Any, ca_bundle: 
     assert records.load_result(engine.store, second).status == "skipped"
     assert deletes(cluster) == ["/api/v1/namespaces/default/pods/web-1"]
     engine.close()
+
+
+def test_store_failure_while_deciding_is_a_503_and_decides_nothing(cluster: Any, make: Any,
+                                                                   slack: Any) -> None:
+    from falco_response.state import StoreError
+
+    web_pod(cluster)
+    engine = make()
+    approval_id = pending_outcome(engine).detail["approval"]
+    real = engine.store
+
+    class Failing:
+        url = real.url
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "put_new":
+                def fail(*args: Any, **kwargs: Any) -> Any:
+                    raise StoreError("database is locked")
+                return fail
+            return getattr(real, name)
+
+    engine._store = Failing()
+    answer = interactions(engine).handle(*click(approval_id))
+    assert (answer.status, answer.refused) == (503, "store_unavailable")
+    assert answer.follow_up is None
+    engine._store = real
+    assert records.load_decision(real, approval_id) is None
+    assert deletes(cluster) == []
