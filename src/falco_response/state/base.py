@@ -107,6 +107,7 @@ class UnavailableStore:
         raise StoreError(self.reason)
 
     claim = held = release = incr = take = record = history = _fail
+    put = put_new = get = scan = _fail
 
     def close(self) -> None:
         pass

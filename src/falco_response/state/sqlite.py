@@ -46,10 +46,14 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 # Like _CLAIM: insert, or take over a value that has expired, in one statement.
 _PUT_NEW = """
-INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
+INSERT INTO kv (key, value, expires_at) VALUES (:key, :value, :now + :ttl)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-WHERE kv.expires_at <= ?
+WHERE kv.expires_at <= :now
 """
+_PUT = "INSERT OR REPLACE INTO kv (key, value, expires_at) VALUES (:key, :value, :now + :ttl)"
+_GET = "SELECT value FROM kv WHERE key = :key AND expires_at > :now"
+_SCAN = ("SELECT key, value FROM kv WHERE key >= :low AND key < :high AND expires_at > :now "
+         "ORDER BY key")
 _INCR = """
 INSERT INTO counters (key, value, expires_at) VALUES (:key, 1, :now + :ttl)
 ON CONFLICT (key) DO UPDATE SET
@@ -78,7 +82,8 @@ _DB_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 _PURGE_EVERY = 512
 _STATEMENTS = {"claim": _CLAIM, "held": _HELD, "incr": _INCR, "take": _TAKE,
                "purge_claims": _PURGE_CLAIMS, "purge_audit": _PURGE_AUDIT,
-               "purge_counters": _PURGE_COUNTERS, "record": _RECORD, "history": _HISTORY}
+               "purge_counters": _PURGE_COUNTERS, "record": _RECORD, "history": _HISTORY,
+               "put": _PUT, "put_new": _PUT_NEW, "get": _GET, "scan": _SCAN}
 
 
 class SQLiteStore:
@@ -194,21 +199,18 @@ class SQLiteStore:
         return [_decode(row[0]) for row in rows]
 
     def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        now = self._clock()
+        args = self._args(key=key, value=bytes(value), ttl=ttl_seconds)
         with self._lock:
             try:
-                self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)",
-                                 (key, bytes(value), now + ttl_seconds))
+                self._db.execute(self._sql["put"], args)
             except sqlite3.Error as exc:
                 raise StoreError(f"put failed on {self.url}: {exc}") from exc
 
     def put_new(self, key: str, value: bytes, ttl_seconds: float) -> bytes | None:
-        now = self._clock()
+        args = self._args(key=key, value=bytes(value), ttl=ttl_seconds)
         with self._lock:
             try:
-                changed = self._db.execute(_PUT_NEW, (key, bytes(value), now + ttl_seconds,
-                                                      now)).rowcount
-                if changed == 1:
+                if self._db.execute(self._sql["put_new"], args).rowcount == 1:
                     return None
                 row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
             except sqlite3.Error as exc:
@@ -216,23 +218,19 @@ class SQLiteStore:
         return bytes(row[0]) if row is not None else b""
 
     def get(self, key: str) -> bytes | None:
-        now = self._clock()
         with self._lock:
             try:
-                row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires_at > ?",
-                                       (key, now)).fetchone()
+                row = self._db.execute(self._sql["get"], self._args(key=key)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"get failed on {self.url}: {exc}") from exc
         return bytes(row[0]) if row is not None else None
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
-        now = self._clock()
         # A range on the primary key, not LIKE: prefixes hold '_' and '%'.
+        args = self._args(low=prefix, high=prefix + "\U0010ffff")
         with self._lock:
             try:
-                rows = self._db.execute(
-                    "SELECT key, value FROM kv WHERE key >= ? AND key < ? AND expires_at > ? "
-                    "ORDER BY key", (prefix, prefix + "\U0010ffff", now)).fetchall()
+                rows = self._db.execute(self._sql["scan"], args).fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(f"scan failed on {self.url}: {exc}") from exc
         return [(str(k), bytes(v)) for k, v in rows]
