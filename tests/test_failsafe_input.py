@@ -178,7 +178,8 @@ def test_check_refuses_billion_laughs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, reason", [
     ("version: 1\nx: " + "[" * 200 + "]" * 200 + "\n", "nested deeper than"),
-    ("version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", "not valid YAML"),
+    ("version: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested deeper than"),
+    ("version: 1\nx: " + "{a: " * 5_000 + "1" + "}" * 5_000 + "\n", "nested deeper than"),
     ("version: 1\nx: &a [*a]\n", "an alias refers to a value that contains it"),
 ])
 def test_hostile_yaml_is_a_config_error(tmp_path: Path, text: str, reason: str) -> None:
@@ -187,6 +188,16 @@ def test_hostile_yaml_is_a_config_error(tmp_path: Path, text: str, reason: str) 
     with pytest.raises(ConfigError) as info:
         Engine.from_config(path, entry_points=False)
     assert reason in info.value.problems[0].reason
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting_below_the_scan_limit(
+        tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    pattern = "[" * 300
+    path.write_text("version: 1\nresponses:\n- name: r\n  match: {rule: '" + pattern + "'}\n"
+                    "  actions: [{type: log}]\n")
+    engine = Engine.from_config(path, entry_points=False)
+    assert engine.config.responses[0].name == "r"
 
 
 def test_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:

@@ -139,9 +139,33 @@ class _Refused(Exception):
     """The YAML document is too costly to build: the reason says which limit."""
 
 
+_FLOW_DEPTH_SCAN = 1000
+"""Flow brackets nested past this are refused before the parser sees them: libyaml before
+0.2.5 (inside PyYAML 6.0.1's wheels) has no depth limit of its own and overflows the C stack."""
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _flow_depth_exceeds(text: str, limit: int) -> bool:
+    """An over-estimate of flow nesting (brackets inside quotes count too), so it can only
+    refuse documents nested past ``limit`` in some way; cheap when there are few brackets."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for found in _BRACKETS.finditer(text):
+        if found.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif depth:
+            depth -= 1
+    return False
+
+
 def _load_yaml(text: str) -> Any:
     """Compose the node graph (aliases are shared nodes, so this is cheap whatever they
     expand to), check what it would expand to, and only then build Python objects."""
+    if _flow_depth_exceeds(text, _FLOW_DEPTH_SCAN):
+        raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
