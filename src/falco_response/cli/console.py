@@ -8,11 +8,12 @@ import os
 import sys
 from typing import Any
 
+from .. import environment
 from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
 from .common import add_config_option, load_engine
 
-OPERATORS_ENV = "FALCO_RESPONSE_OPERATORS_FILE"
-SECRET_ENV = "FALCO_RESPONSE_CONSOLE_SECRET"
+OPERATORS_ENV = environment.OPERATORS_FILE
+SECRET_ENV = environment.CONSOLE_SECRET
 
 
 def add_console_options(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +93,7 @@ def run_console(args: argparse.Namespace) -> int:
         if engine is None:
             return EXIT_CONFIG
     else:
-        configure_logging(os.environ.get("FALCO_RESPONSE_LOG_LEVEL", "warning"))
+        configure_logging(os.environ.get(environment.LOG_LEVEL, "warning"))
     try:
         if args.store:
             store = open_store(args.store)
