@@ -102,14 +102,15 @@ def test_an_unreadable_switch_fails_destructive_actions_closed() -> None:
 
     (zap, tell) = statuses(engine(store=Broken()))
     assert zap[0] == "failed"
-    assert zap[1] == ("containment switch unreadable, destructive actions fail closed: "
-                      "StoreError: table unreachable")
+    assert zap[1] == ("state store unavailable, not acting without the containment switch "
+                      "check: table unreachable")
     assert tell == ("ok", "told")
     assert not any(a[0] == "zap" for a in ACTED)
 
 
 def test_two_engines_sharing_sqlite_both_honour_a_pause(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
+    SQLiteStore(tmp_path / "s.db").close()  # as an engine's start creates it
     first, second = engine({"store": url}), engine({"store": url})
     assert main(["pause", "--store", url, "--reason", "INC-7", "--as", "carol"]) == 0
     for e in (first, second):
@@ -120,6 +121,9 @@ def test_two_engines_sharing_sqlite_both_honour_a_pause(tmp_path: Path) -> None:
 
 def test_pause_and_resume_commands(tmp_path: Path, capsys: Any) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["pause", "--store", url, "--reason", "r", "--as", "x"]) == 3
+    assert "no such store" in capsys.readouterr().err  # a typo must not pause nothing
+    SQLiteStore(tmp_path / "s.db").close()
     assert main(["pause", "--store", url, "--type", "delete-pod", "--reason", "flaky",
                  "--as", "dave"]) == 0
     out = capsys.readouterr().out
@@ -131,3 +135,20 @@ def test_pause_and_resume_commands(tmp_path: Path, capsys: Any) -> None:
         main(["pause", "--store", url])  # --reason is required
     assert main(["pause", "--store", url, "--reason", " ", "--as", "x"]) == 2
     assert "needs a reason" in capsys.readouterr().err
+
+
+def test_a_failed_read_is_not_cached() -> None:
+    """After the store comes back, the next destructive action reads the switch again."""
+    broken = [True]
+
+    class Flaky(MemoryStore):
+        def pauses(self) -> dict[str, Pause]:
+            if broken[0]:
+                raise StoreError("connection reset")
+            return super().pauses()
+
+    now = [0.0]
+    switch = Switch(Flaky(), clock=lambda: now[0])
+    assert switch.check("zap") == (None, "connection reset")
+    broken[0] = False
+    assert switch.check("zap") == (None, None)

@@ -102,10 +102,13 @@ class Switch:
                     try:
                         store = self._store() if callable(self._store) else self._store
                         self._pauses, self._error = dict(store.pauses()), None
-                    except Exception as exc:
+                        self._read_at = now
+                    except Exception as exc:  # not cached: the next action reads again
+                        from .state import StoreError
+
                         self._pauses = {}
-                        self._error = f"{type(exc).__name__}: {exc}"[:300]
-                    self._read_at = now
+                        self._error = (str(exc) if isinstance(exc, StoreError)
+                                       else f"{type(exc).__name__}: {exc}")[:300]
         if self._error is not None:
             return None, self._error
         return applicable(self._pauses, action_type), None

@@ -407,16 +407,17 @@ class Engine:
 
             self._switch = Switch(lambda: self.store)
         pause, error = self._switch.check(ctx.type)
-        if error is not None:
-            self.store_failures += 1
-            return ctx.failed(f"containment switch unreadable, destructive actions fail "
-                              f"closed: {error}")
-        if pause is None:
+        if error is None and pause is None:
             return None
         from .containment import target_of
 
-        return ctx.skipped(pause.sentence(), target=target_of(ctx.alert, scope),
-                           detail={"paused": pause.scope})
+        target = target_of(ctx.alert, scope)
+        if error is not None:
+            self.store_failures += 1
+            return ctx.failed(f"state store unavailable, not acting without the containment "
+                              f"switch check: {error}"[:_MAX_REASON], target=target)
+        assert pause is not None
+        return ctx.skipped(pause.sentence(), target=target, detail={"paused": pause.scope})
 
     def _make_safeguards(self) -> Safeguards:
         self._safeguards = Safeguards(self.store, self.config.limits)

@@ -82,7 +82,8 @@ def uvicorn_config(app: Any, host: str, port: int, tls_cert: str | None,
 
 def run_console(args: argparse.Namespace) -> int:
     from ..logs import configure_logging
-    from ..state import StoreError, open_store
+    from ..state import StoreError
+    from .containment import existing_store
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
@@ -95,12 +96,11 @@ def run_console(args: argparse.Namespace) -> int:
     else:
         configure_logging(os.environ.get(environment.LOG_LEVEL, "warning"))
     try:
-        if args.store:
-            store = open_store(args.store)
+        url = args.store or (engine.config.settings.store if engine is not None else None)
+        if url:
+            store = existing_store(url)
             if engine is not None:
                 engine.store = store
-        elif engine is not None and engine.config.settings.store:
-            store = engine.store
         else:
             print("error: name the store: --store URL, or a --config with settings.store",
                   file=sys.stderr)

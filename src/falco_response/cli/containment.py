@@ -7,8 +7,7 @@ import sys
 from typing import Any
 
 from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
-from .audit import _store
-from .common import add_config_option, printable
+from .common import add_config_option, load_engine, printable
 from .undo import _who
 
 
@@ -31,6 +30,35 @@ def add_parser(subparsers: Any) -> None:
         command.add_argument("--as", dest="by", default=None,
                              help="who (recorded with the pause; default: $USER)")
         command.set_defaults(func=run_switch, resume=name == "resume")
+
+
+def existing_store(url: str) -> Any:
+    """The store ``url`` names, for writing, but only if it exists already: a pause written
+    to a mistyped path would stop nothing. Raises ``ValueError`` and ``StoreError``."""
+    from ..state import open_store
+
+    open_store(url, read_only=True).close()
+    return open_store(url)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from ..state import StoreError
+
+    url = args.store
+    if not url:
+        engine = load_engine(args, quiet=True)
+        if engine is None:
+            return None
+        url = engine.config.settings.store
+        if not url:
+            print("error: the config names no settings.store (pass --store URL)",
+                  file=sys.stderr)
+            return None
+    try:
+        return existing_store(url)
+    except StoreError as exc:
+        print(f"error: {exc} (engines create the store when they start)", file=sys.stderr)
+        return None
 
 
 def run_switch(args: argparse.Namespace) -> int:
