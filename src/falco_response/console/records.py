@@ -14,7 +14,7 @@ from ..audit import AuditRecord
 
 STATUSES = ("ok", "skipped", "dry_run", "failed", "pending")
 DAY_NS = 86400 * 10**9
-TAIL_SECONDS = 1.0
+TAIL_SECONDS = 0.5
 TAIL_KEEP = 1000
 
 
@@ -64,7 +64,7 @@ def undone(records: Iterable[AuditRecord]) -> dict[str, AuditRecord]:
 
 class Tail:
     """The newest records, read from the store at most once per ``every`` seconds however
-    many browsers poll (the Live page asks every 1.5 s). Each record gets a sequence number
+    many browsers poll (the Live page asks every second). Each record gets a sequence number
     in the order this console first saw it: a browser asks for what came after the last
     number it has, so a record a slower replica wrote with an earlier time still shows."""
 
