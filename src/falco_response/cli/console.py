@@ -72,9 +72,11 @@ def uvicorn_config(app: Any, host: str, port: int, tls_cert: str | None,
                    tls_key: str | None) -> Any:
     import uvicorn
 
+    # People, not Falco, use this listener: a few connections, short keep-alives.
     kwargs: dict[str, Any] = dict(host=host, port=port, lifespan="off", access_log=False,
                                   log_level="warning", server_header=False,
-                                  proxy_headers=False)
+                                  proxy_headers=False, limit_concurrency=64,
+                                  timeout_keep_alive=15, h11_max_incomplete_event_size=16384)
     if tls_cert:
         kwargs.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     return uvicorn.Config(app, **kwargs)
