@@ -65,7 +65,10 @@ def build(args: argparse.Namespace, store: Any, engine: Any, *, secure: bool) ->
 
 
 def _approvals(store: Any, engine: Any) -> Any:
-    return None
+    """The Approvals page, when this installation has approvals (``falco_response.approval``)."""
+    from ..console.approvals import Approvals, available
+
+    return Approvals(store, engine) if available() else None
 
 
 def uvicorn_config(app: Any, host: str, port: int, tls_cert: str | None,
