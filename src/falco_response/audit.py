@@ -39,6 +39,10 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     """Who ran it, for outcomes a person caused (``falco-response undo --as``)."""
     approval: Optional[str] = None
     """The approval id, for the steps of an action that needed one (approval/)."""
+    output: Optional[str] = None
+    """The alert's output line (attacker-influenced text: escape it wherever it is shown)."""
+    evidence: Optional[str] = None
+    """Where ``collect-evidence`` stored what it collected (its outcome's evidence URI)."""
 
     @property
     def when(self) -> datetime:
@@ -63,8 +67,18 @@ def records_for(alert: Alert, outcomes: Sequence[Outcome],
         priority=alert.priority.label, hostname=alert.hostname, response=o.response,
         action=o.action, type=o.type, target=o.target, status=o.status.value,
         reason=o.reason, dry_run=dry or o.status is Status.DRY_RUN, id=new_id(),
-        undo=_undo_data(o), approval=o.detail.get("approval") if o.detail else None)
+        undo=_undo_data(o), approval=o.detail.get("approval") if o.detail else None,
+        output=alert.output[:_MAX_OUTPUT] or None, evidence=_evidence(o))
         for o, dry in zip(outcomes, dry_runs, strict=True)]
+
+
+_MAX_OUTPUT = 2000
+
+
+def _evidence(outcome: Outcome) -> str | None:
+    evidence = outcome.detail.get("evidence")
+    uri = evidence.get("uri") if isinstance(evidence, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 def new_id() -> str:

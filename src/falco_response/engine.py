@@ -112,6 +112,7 @@ class Engine:
         self.audit_dry_runs = True
         """Record dry-run outcomes in the audit trail (marked ``dry_run``). The CLI's what-if
         runs (``replay``/``handle --dry-run``) turn it off: they write nothing."""
+        self._switch: Any = None  # containment.Switch, made on the first destructive action
         self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
         # The trail is kept where `falco-response audit` can read it: a configured store (or
@@ -151,6 +152,7 @@ class Engine:
             self._store = store
             self._unavailable_since = None
             self._safeguards = None
+            self._switch = None
             self._audit_on = self.config.audit_retention is not None and \
                 getattr(store, "url", "") != "memory://"
 
@@ -369,6 +371,10 @@ class Engine:
             if namespace is not None and namespace in self.config.settings.protected_namespaces:
                 return ctx.skipped(f"namespace {namespace} is protected",
                                    target=f"namespace:{namespace}")
+        if action.type.destructive:
+            paused = self._paused(ctx, action.type.scope)
+            if paused is not None:
+                return paused
         approval = None if approved else action.approval or (
             response.approval if action.type.destructive else None)
         if approval is not None:
@@ -392,6 +398,26 @@ class Engine:
                 outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note,
                 detail={**outcome.detail, "suppressed": ctx.suppressed})
         return outcome
+
+    def _paused(self, ctx: ActionContext, scope: str) -> Outcome | None:
+        """Skipped while containment is paused (``containment.py``); failed, closed, when the
+        switch cannot be read."""
+        if self._switch is None:
+            from .containment import Switch
+
+            self._switch = Switch(lambda: self.store)
+        pause, error = self._switch.check(ctx.type)
+        if error is None and pause is None:
+            return None
+        from .containment import target_of
+
+        target = target_of(ctx.alert, scope)
+        if error is not None:
+            self.store_failures += 1
+            return ctx.failed(f"state store unavailable, not acting without the containment "
+                              f"switch check: {error}"[:_MAX_REASON], target=target)
+        assert pause is not None
+        return ctx.skipped(pause.sentence(), target=target, detail={"paused": pause.scope})
 
     def _make_safeguards(self) -> Safeguards:
         self._safeguards = Safeguards(self.store, self.config.limits)

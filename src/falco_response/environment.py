@@ -44,6 +44,8 @@ NATS_CERT_FILE = "FALCO_RESPONSE_NATS_CERT_FILE"
 NATS_KEY_FILE = "FALCO_RESPONSE_NATS_KEY_FILE"
 APPROVAL_SWEEP = "FALCO_RESPONSE_APPROVAL_SWEEP"
 SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+OPERATORS_FILE = "FALCO_RESPONSE_OPERATORS_FILE"
+CONSOLE_SECRET = "FALCO_RESPONSE_CONSOLE_SECRET"
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(CONFIG, "unset (Lambda: `falco-response.yaml` in the code directory)",
@@ -103,6 +105,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(SLACK_SIGNING_SECRET, "unset", "`serve` (`POST /slack/interactions`), the "
              "Lambda handler", "The Slack app's signing secret: Approve/Deny clicks are "
              "refused (401) without it. Never logged."),
+    Variable(OPERATORS_FILE, "unset", "`console`, `serve --console-port`",
+             "The operators file (`NAME ROLE [TOKEN]` lines) when `--operators` is not "
+             "given."),
+    Variable(CONSOLE_SECRET, "a random secret per process", "`console`, "
+             "`serve --console-port`",
+             "Signs the console's session cookies and CSRF tokens; set the same value on "
+             "every replica so a session works on any of them."),
 )
 
 FOREIGN: tuple[Variable, ...] = (

@@ -23,7 +23,8 @@ EXIT_MISSING = 5  # an extra is not installed
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process stopped by SIGPIPE
 
 COMMAND_MODULES = ("alerts", "inspect", "audit", "undo", "approvals", "serve", "consume",
-                   "lambda_package", "sns_policy", "new_plugin", "dead_letters")
+                   "lambda_package", "sns_policy", "new_plugin", "dead_letters", "containment",
+                   "console")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -94,6 +94,14 @@ def add_parser(subparsers: Any) -> None:
                        help="on SIGTERM, time to finish queued alerts (default 25)")
     serve.add_argument("--dry-run", action="store_true",
                        help="act on nothing; say what each action would do")
+    serve.add_argument("--console-port", type=int, metavar="PORT",
+                       help="serve the operator console on this port, beside intake (never "
+                            "on the intake listener); see `falco-response console`")
+    serve.add_argument("--console-host", metavar="ADDRESS",
+                       help="address of the console listener (default: --host)")
+    from .console import add_console_options
+
+    add_console_options(serve)
     serve.set_defaults(func=run_serve)
 
 
@@ -198,6 +206,17 @@ def run_serve(args: argparse.Namespace) -> int:
                                                          dry_run=args.dry_run),
                              log=engine.log, env=env, retry=retry)
     receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
+    extra = []
+    if args.console_port is not None:
+        from .console import build, uvicorn_config
+
+        try:
+            console = build(args, engine.store, engine, secure=bool(args.tls_cert))
+        except (ValueError, OSError) as exc:
+            print(f"error: console: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        extra.append(uvicorn_config(console, args.console_host or args.host,
+                                    args.console_port, args.tls_cert, args.tls_key))
     engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
                        health_port=args.health_port, intake_paths=list(paths),
                        tls=bool(args.tls_cert),
@@ -205,5 +224,5 @@ def run_serve(args: argparse.Namespace) -> int:
                        workers=args.workers, actions_in=args.actions_in,
                        recovered=queue.recovered,
                        dry_run=engine.dry_run)
-    run(receiver, listen)
+    run(receiver, listen, extra=extra)
     return EXIT_OK

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import ssl
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,11 +129,13 @@ async def _serve_all(servers: list[uvicorn.Server]) -> None:
     await asyncio.gather(*tasks[1:])
 
 
-def run(receiver: Receiver, listen: Listen) -> None:
-    """Serve until SIGTERM/SIGINT; on either, stop intake and drain the workers."""
+def run(receiver: Receiver, listen: Listen, *, extra: Sequence[uvicorn.Config] = ()) -> None:
+    """Serve until SIGTERM/SIGINT; on either, stop intake and drain the workers. ``extra``
+    listeners (the operator console) run beside intake and stop with it."""
     configs = [uvicorn_config(receiver, listen)]
     if listen.token_port is not None:
         configs.append(uvicorn_config(receiver, listen, token_listener=True))
+    configs.extend(extra)
     for config in configs:
         config.load()
     # Worker threads run actions (Python code holding the GIL); a shorter switch interval

@@ -6,7 +6,8 @@ operation is atomic on the backend, never read-then-write in Python. Today it ho
 ``safety.py``), *counters* (alerts suppressed by a cooldown) and the *audit trail*. Each
 operation is one backend request; keys are plain strings that callers namespace
 (``"idem:fn:uuid"``, ``"cooldown:..."``, ``"limit:destructive:3"``), and small *values*
-(``put``/``put_new``/``get``/``scan``: pending approvals, their decisions and results).
+(``put``/``put_new``/``get``/``scan``: pending approvals, their decisions and results). It also holds
+the *containment switch* (``containment.py``): pauses that never expire, one per scope.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ..audit import AuditRecord
+    from ..containment import Pause
 
 
 class StoreError(Exception):
@@ -89,6 +91,18 @@ class StateStore(Protocol):
         small sets (pending approvals), never for the hot path."""
         ...
 
+    def pauses(self) -> dict[str, Pause]:
+        """The containment switch: every pause in force, by scope (``*`` or an action type).
+        Read with the backend's strongest consistency: a pause must reach every replica.
+        Raises :class:`StoreError` when the backend fails (destructive actions then fail
+        closed)."""
+        ...
+
+    def set_pause(self, scope: str, pause: Pause | None) -> None:
+        """Set the pause for ``scope`` (replacing one in force), or lift it with None. Kept
+        until lifted (no expiry). Raises :class:`StoreError`."""
+        ...
+
     def close(self) -> None:
         """Free connections; the store is unusable afterwards."""
         ...
@@ -108,6 +122,7 @@ class UnavailableStore:
 
     claim = held = release = incr = take = record = history = _fail
     put = put_new = get = scan = _fail
+    pauses = set_pause = _fail
 
     def close(self) -> None:
         pass

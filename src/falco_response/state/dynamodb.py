@@ -23,11 +23,16 @@ from typing import Any
 import msgspec
 
 from ..audit import AuditRecord
+from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import StoreError
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expires_at"
 AUDIT_PREFIX = "audit#"
+SWITCH_KEY = "containment"
+"""The one item holding the containment switch: an attribute ``scope:<scope>`` per pause
+(no ``expires_at``, so DynamoDB's TTL never removes it)."""
+_SCOPE = "scope:"
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(AuditRecord).decode
@@ -260,6 +265,34 @@ class DynamoDBStore:
         except Exception as exc:
             raise StoreError(f"scan failed on {self.url}: {_describe(exc)}") from exc
         return sorted(found)
+
+    def pauses(self) -> dict[str, Pause]:
+        try:
+            reply = self._client.get_item(TableName=self.table,
+                                          Key={PARTITION_KEY: {"S": SWITCH_KEY}},
+                                          ConsistentRead=True)
+        except Exception as exc:
+            raise StoreError(f"containment switch unreadable on {self.url}: "
+                             f"{_describe(exc)}") from exc
+        item = reply.get("Item") or {}
+        return {name[len(_SCOPE):]: _decode_pause(value["B"]) for name, value in item.items()
+                if name.startswith(_SCOPE)}
+
+    def set_pause(self, scope: str, pause: Pause | None) -> None:
+        names = {"#s": _SCOPE + scope}
+        kwargs: dict[str, Any] = {"TableName": self.table,
+                                  "Key": {PARTITION_KEY: {"S": SWITCH_KEY}},
+                                  "ExpressionAttributeNames": names}
+        if pause is None:
+            kwargs["UpdateExpression"] = "REMOVE #s"
+        else:
+            kwargs["UpdateExpression"] = "SET #s = :p"
+            kwargs["ExpressionAttributeValues"] = {":p": {"B": _encode_pause(pause)}}
+        try:
+            self._client.update_item(**kwargs)
+        except Exception as exc:
+            raise StoreError(f"containment switch not set on {self.url}: "
+                             f"{_describe(exc)}") from exc
 
     def close(self) -> None:
         close = getattr(self._client, "close", None)

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..audit import AuditRecord
+from ..containment import Pause
 
 
 class MemoryStore:
@@ -24,6 +25,7 @@ class MemoryStore:
         self._counters: dict[str, tuple[int, float]] = {}
         self._values: dict[str, tuple[bytes, float]] = {}
         self._records: deque[tuple[float, AuditRecord]] = deque(maxlen=max_records)
+        self._pauses: dict[str, Pause] = {}
         self._lock = threading.Lock()
 
     def claim(self, key: str, ttl_seconds: float) -> bool:
@@ -95,6 +97,17 @@ class MemoryStore:
         with self._lock:
             return sorted((k, v) for k, (v, exp) in self._values.items()
                           if k.startswith(prefix) and exp > now)
+
+    def pauses(self) -> dict[str, Pause]:
+        with self._lock:
+            return dict(self._pauses)
+
+    def set_pause(self, scope: str, pause: Pause | None) -> None:
+        with self._lock:
+            if pause is None:
+                self._pauses.pop(scope, None)
+            else:
+                self._pauses[scope] = pause
 
     def close(self) -> None:
         with self._lock:

@@ -45,6 +45,7 @@ import msgspec
 
 from .. import environment
 from ..audit import AuditRecord
+from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import StoreError
 
 PASSWORD_ENV = environment.REDIS_PASSWORD
@@ -240,6 +241,21 @@ class RedisStore:
         values = self._call("scan", lambda: client.mget(keys))
         return sorted((k.decode()[len(base):], bytes(v)) for k, v in zip(keys, values)
                       if v is not None)
+
+    def pauses(self) -> dict[str, Pause]:
+        """The switch is one hash without a TTL (``pause:switch``), field = scope."""
+        found: dict[Any, bytes] = self._call("containment switch read", lambda: (
+            self._client.hgetall(self.key("pause", "switch"))))
+        return {(k.decode() if isinstance(k, bytes) else str(k)): _decode_pause(v)
+                for k, v in found.items()}
+
+    def set_pause(self, scope: str, pause: Pause | None) -> None:
+        key = self.key("pause", "switch")
+        if pause is None:
+            self._call("containment switch write", lambda: self._client.hdel(key, scope))
+        else:
+            self._call("containment switch write", lambda: self._client.hset(
+                key, scope, _encode_pause(pause)))
 
     def close(self) -> None:
         try:

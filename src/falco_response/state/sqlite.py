@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from ..audit import AuditRecord
+from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import NoSuchStore, StoreError
 
 _encode = msgspec.json.Encoder().encode
@@ -42,6 +43,10 @@ CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pauses (
+    scope TEXT PRIMARY KEY,
+    pause BLOB NOT NULL
 );
 """
 # Like _CLAIM: insert, or take over a value that has expired, in one statement.
@@ -234,6 +239,26 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"scan failed on {self.url}: {exc}") from exc
         return [(str(k), bytes(v)) for k, v in rows]
+
+    def pauses(self) -> dict[str, Pause]:
+        with self._lock:
+            try:
+                rows = self._db.execute("SELECT scope, pause FROM pauses").fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"containment switch unreadable on {self.url}: {exc}") from exc
+        return {scope: _decode_pause(blob) for scope, blob in rows}
+
+    def set_pause(self, scope: str, pause: Pause | None) -> None:
+        with self._lock:
+            try:
+                if pause is None:
+                    self._db.execute("DELETE FROM pauses WHERE scope = ?", (scope,))
+                else:
+                    self._db.execute("INSERT INTO pauses VALUES (?, ?) ON CONFLICT (scope) "
+                                     "DO UPDATE SET pause = excluded.pause",
+                                     (scope, _encode_pause(pause)))
+            except sqlite3.Error as exc:
+                raise StoreError(f"containment switch not set on {self.url}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
