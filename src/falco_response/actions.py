@@ -21,7 +21,7 @@ not on the first alert); it must not import heavy libraries: do that on first ca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -29,6 +29,7 @@ import msgspec
 from .alert import Alert
 from .errors import PluginError
 from .outcome import Outcome, Status
+from .schema import DEFAULT_PROTECTED
 
 SCOPES = ("pod", "node")
 """What an action type's ``scope`` may be: the kind of object its default cooldown key names."""
@@ -42,10 +43,7 @@ class Settings(msgspec.Struct, frozen=True):
     """The ``settings`` block of the config, as actions see it."""
 
     dry_run: bool = False
-    protected_namespaces: frozenset[str] = frozenset(
-        {"kube-system", "kube-public", "kube-node-lease", "falco"}
-    )
-    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    protected_namespaces: frozenset[str] = frozenset(DEFAULT_PROTECTED)
     store: str | None = None
 
 
