@@ -42,7 +42,10 @@ def _python_blocks(path: Path) -> list[str]:
 
 
 def test_writing_a_plugin_example_runs() -> None:
-    module_code, usage = _python_blocks(ROOT / "docs" / "writing-plugins.md")[:2]
+    blocks = _python_blocks(ROOT / "docs" / "writing-plugins.md")
+    module_code, usage = blocks[:2]
+    [kit_example] = [b for b in blocks if b.startswith("from falco_response_testing")]
+    compile(kit_example, "writing-plugins.md (test kit)", "exec")
     chat_module = types.ModuleType("falco_response_chat")
     exec(compile(module_code, "writing-plugins.md", "exec"), chat_module.__dict__)
     exec(compile(usage, "writing-plugins.md", "exec"), {"chat_module": chat_module})
