@@ -94,3 +94,26 @@ def test_logs_fail_on_a_secret_in_structlog_stdlib_or_an_outcome(logs: Logs) -> 
         logs.assert_no_secret("TOKEN-9", also=[f"failed: 401 for TOKEN-9"])
     with pytest.raises(ValueError, match="empty secret"):
         logs.assert_no_secret("")
+
+
+def test_the_garbling_receiver_makes_the_client_quote_what_it_sent(ca: Any, ca_bundle: str) -> None:
+    import http.client
+
+    from falco_response_testing import garbling_receiver
+
+    with garbling_receiver(ca) as port:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5,
+                                           context=ssl.create_default_context(cafile=ca_bundle))
+        conn.request("POST", "/hook", body=b"payload", headers={"Authorization": "Bearer s3cr3t"})
+        with pytest.raises(http.client.HTTPException, match="s3cr3t"):
+            conn.getresponse()
+        conn.close()
+
+
+def test_everything_holds_results_and_logs(logs: Logs) -> None:
+    from falco_response_testing import everything
+
+    [result] = engine_with("test-delete", {}).handle(alert())
+    structlog.get_logger().warning("said", token="tok-1")
+    text = everything([result], logs)
+    assert '"reason": "deleted"' in text and "tok-1" in text and "Result(" in text

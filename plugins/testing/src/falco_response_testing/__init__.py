@@ -10,8 +10,9 @@ plain imports::
 from __future__ import annotations
 
 from .alerts import ALERT, Containment, alert, engine_with
-from .logs import Logs
+from .garbling import garbling_receiver
+from .logs import Logs, everything
 from .receiver import answer, answer_slowly, requests_to
 
 __all__ = ["ALERT", "Containment", "Logs", "alert", "answer", "answer_slowly", "engine_with",
-           "requests_to"]
+           "everything", "garbling_receiver", "requests_to"]

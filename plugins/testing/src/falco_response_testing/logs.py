@@ -3,7 +3,8 @@ that no secret reached any of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
@@ -33,3 +34,8 @@ class Logs:
                 if secret in text:
                     pytest.fail(f"secret {secret[:4]}... leaked: "
                                 f"{text[max(0, text.index(secret) - 80):][:200]!r}")
+
+
+def everything(results: Sequence[Any], logs: Logs) -> str:
+    """Every text a secret could leak into: the results as JSON and as repr, and the logs."""
+    return "\n".join([json.dumps([r.to_dict() for r in results]), repr(results), logs.text()])
