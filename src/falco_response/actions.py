@@ -57,10 +57,12 @@ class ActionContext(msgspec.Struct):
     must finish by); ``previous`` (the outcomes of the actions that ran before this one in
     the same response: a notifier says what containment did); ``started`` (when the action
     started, ``time.monotonic()``); ``suppressed`` (alerts suppressed by the cooldown since
-    this action last ran).
+    this action last ran); ``approval`` (set only for the notifier an ``approval.via`` names:
+    the approval request or update to post instead of the alert).
 
     Methods: :meth:`remaining` (seconds left before the deadline) and the outcome builders
-    :meth:`ok`, :meth:`skipped`, :meth:`would` (the dry-run outcome) and :meth:`failed`.
+    :meth:`ok`, :meth:`skipped`, :meth:`would` (the dry-run outcome), :meth:`failed` and
+    :meth:`pending` (awaiting a person's decision; the engine's approval step builds these).
     """
 
     alert: Alert
