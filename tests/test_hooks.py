@@ -149,3 +149,12 @@ def test_importing_loads_no_plugin() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ})
     assert out.stdout.strip() == "[]"
+
+
+def test_a_bad_scope_is_refused_by_its_own_error_naming_the_plugin() -> None:
+    from falco_response.actions import ActionRegistry, DuplicateActionType, InvalidActionType
+
+    register = ActionRegistry().register_for("acme")
+    with pytest.raises(InvalidActionType, match="'acme', action type 'x': scope must be one of pod, node, not 'cluster'") as caught:
+        register("x", lambda params: None, scope="cluster")  # type: ignore[arg-type,return-value]
+    assert isinstance(caught.value, PluginError) and not isinstance(caught.value, DuplicateActionType)

@@ -42,7 +42,57 @@ def _python_blocks(path: Path) -> list[str]:
 
 
 def test_writing_a_plugin_example_runs() -> None:
-    module_code, usage = _python_blocks(ROOT / "docs" / "writing-plugins.md")[:2]
+    blocks = _python_blocks(ROOT / "docs" / "writing-plugins.md")
+    module_code, usage = blocks[:2]
+    [kit_example] = [b for b in blocks if b.startswith("from falco_response_testing")]
+    compile(kit_example, "writing-plugins.md (test kit)", "exec")
     chat_module = types.ModuleType("falco_response_chat")
     exec(compile(module_code, "writing-plugins.md", "exec"), chat_module.__dict__)
     exec(compile(usage, "writing-plugins.md", "exec"), {"chat_module": chat_module})
+
+
+def _call_text(function: object) -> str:
+    """``register(name, factory, *, params=NoParams, ...)`` from a signature, defaults as
+    written in Python (classes by name, strings double-quoted)."""
+    parts: list[str] = []
+    star = False
+    for p in inspect.signature(function).parameters.values():  # type: ignore[arg-type]
+        if p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        if p.default is p.empty:
+            parts.append(p.name)
+        else:
+            default = p.default
+            shown = (default.__name__ if isinstance(default, type)
+                     else '"' + default + '"' if isinstance(default, str) else repr(default))
+            parts.append(f"{p.name}={shown}")
+    return f"register({', '.join(parts)})"
+
+
+def test_register_is_documented_with_its_whole_signature() -> None:
+    from falco_response.actions import ActionRegistry, RegisterAction
+
+    protocol = _call_text(RegisterAction.__call__)
+    assert _call_text(ActionRegistry().register_for("p")) == protocol  # protocol == implementation
+    assert protocol in HOOK_DOCS, protocol
+    assert hookspecs.register_actions.__doc__ and protocol in hookspecs.register_actions.__doc__
+    for name in inspect.signature(RegisterAction.__call__).parameters:
+        if name != "self":
+            assert f"- `{name}`" in HOOK_DOCS, f"register's {name!r} has no bullet in hooks.md"
+
+
+def test_every_action_context_member_is_documented() -> None:
+    from falco_response.actions import ActionContext
+
+    members = list(ActionContext.__struct_fields__) + [
+        name for name, value in vars(ActionContext).items()
+        if inspect.isfunction(value) and not name.startswith("_")]
+    doc = ActionContext.__doc__ or ""
+    for name in members:
+        assert f"`ctx.{name}" in HOOK_DOCS, f"ActionContext.{name} missing from hooks.md"
+        assert re.search(rf"``{name}``|:meth:`{name}`", doc), f"{name} missing from the docstring"
+    for named in re.findall(r":meth:`(\w+)`", doc):
+        assert named in members, f"the ActionContext docstring names {named!r}, which is not a member"

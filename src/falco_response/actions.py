@@ -21,13 +21,18 @@ not on the first alert); it must not import heavy libraries: do that on first ca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
 
 from .alert import Alert
+from .errors import PluginError
 from .outcome import Outcome, Status
+from .schema import DEFAULT_PROTECTED
+
+SCOPES = ("pod", "node")
+"""What an action type's ``scope`` may be: the kind of object its default cooldown key names."""
 
 
 class NoParams(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,20 +43,26 @@ class Settings(msgspec.Struct, frozen=True):
     """The ``settings`` block of the config, as actions see it."""
 
     dry_run: bool = False
-    protected_namespaces: frozenset[str] = frozenset(
-        {"kube-system", "kube-public", "kube-node-lease", "falco"}
-    )
-    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    protected_namespaces: frozenset[str] = frozenset(DEFAULT_PROTECTED)
     store: str | None = None
 
 
 class ActionContext(msgspec.Struct):
     """Everything an action may use for one alert.
 
-    ``previous`` holds the outcomes of the actions that ran before this one in the same
-    response (a notifier says what containment did). ``deadline`` is a ``time.monotonic()``
-    value the action must finish by; ``remaining()`` tells how long is left.
-    Build outcomes with :meth:`ok`, :meth:`skipped`, :meth:`dry_run`, :meth:`failed`.
+    Fields: ``alert`` (the parsed alert); ``response`` and ``action`` (the names in the
+    config); ``type`` (the action type); ``dry_run`` (report what would happen, change
+    nothing); ``settings`` (the config's ``settings`` block); ``log`` (a structlog logger
+    bound to the alert and action); ``deadline`` (a ``time.monotonic()`` value the action
+    must finish by); ``previous`` (the outcomes of the actions that ran before this one in
+    the same response: a notifier says what containment did); ``started`` (when the action
+    started, ``time.monotonic()``); ``suppressed`` (alerts suppressed by the cooldown since
+    this action last ran); ``approval`` (set only for the notifier an ``approval.via`` names:
+    the approval request or update to post instead of the alert).
+
+    Methods: :meth:`remaining` (seconds left before the deadline) and the outcome builders
+    :meth:`ok`, :meth:`skipped`, :meth:`would` (the dry-run outcome), :meth:`failed` and
+    :meth:`pending` (awaiting a person's decision; the engine's approval step builds these).
     """
 
     alert: Alert
@@ -147,8 +158,12 @@ class RegisterAction(Protocol):
                  blocking: bool = True, undo: UndoFactory | None = None) -> None: ...
 
 
-class DuplicateActionType(Exception):
-    """A plugin registered an action type badly (a name taken, an unknown scope)."""
+class DuplicateActionType(PluginError):
+    """Two plugins registered the same action type name."""
+
+
+class InvalidActionType(PluginError):
+    """A plugin registered an action type with an argument outside its contract."""
 
 
 class ActionRegistry:
@@ -166,8 +181,10 @@ class ActionRegistry:
                 other = self._types[name].plugin
                 raise DuplicateActionType(
                     f"action type {name!r} registered by both {other!r} and {plugin!r}")
-            if scope not in ("pod", "node"):
-                raise DuplicateActionType(f"action type {name!r}: scope must be pod or node")
+            if scope not in SCOPES:
+                raise InvalidActionType(
+                    f"plugin {plugin!r}, action type {name!r}: scope must be one of "
+                    f"{', '.join(SCOPES)}, not {scope!r}")
             self._types[name] = ActionType(name, factory, params, destructive, summary,
                                            tuple(permissions), plugin, scope, blocking, undo)
         return register

@@ -34,11 +34,21 @@ Payload = Union[dict[str, Any], str, bytes]
 def register_actions(register: RegisterAction) -> None:
     """Register the action types this plugin provides.
 
-    Runs once, when the engine is built, before the config is validated.
-    Call ``register(name, factory, params=Struct, destructive=bool, summary=str,
-    permissions=[...])`` once per type. ``factory(params)`` is called at config load for each
-    configured action and returns the callable that runs it. A name another plugin already
-    registered is an error at startup.
+    Runs once, when the engine is built, before the config is validated. Call, once per type::
+
+        register(name, factory, *, params=NoParams, destructive=False, summary="", permissions=(), scope="pod", blocking=True, undo=None)
+
+    ``factory(params)`` is called at config load for each configured action and returns the
+    callable that runs it, ``run(ctx: ActionContext) -> Outcome``. ``params`` is the
+    ``msgspec.Struct`` the action's ``with:`` block is validated against; ``destructive``
+    types get protected namespaces, dry run and the safety limits; ``summary`` and
+    ``permissions`` (RBAC verbs, IAM actions) feed the docs and ``falco-response plugins``;
+    ``scope`` (``"pod"`` or ``"node"``) is what the default cooldown key names;
+    ``blocking=False`` declares the action never waits on I/O, so the engine calls it inline
+    instead of in a worker thread with a timeout; ``undo(params)`` (reversible types) returns
+    the callable ``falco-response undo`` runs. A name another plugin already registered
+    raises ``DuplicateActionType``, a bad argument (an unknown scope) ``InvalidActionType``:
+    both are ``PluginError``, at startup.
 
     :param register: the callback that records an action type.
     """

@@ -1,16 +1,23 @@
-"""Retries inside an action's deadline, for plugins that call HTTP APIs (tenacity-based).
+"""The one retry policy of every plugin that calls a remote API (tenacity-based).
 
 The core never imports this module; plugins that do depend on tenacity themselves (or on the
-``falco-response[retry]`` extra). One place for the rules every notifier follows: retry 429,
-5xx and network errors, honour ``Retry-After``, back off exponentially with jitter otherwise,
-and never start an attempt that could not finish before the deadline.
+``falco-response[retry]`` extra). The rules, in one place: retry 429, 5xx and network errors
+(the caller says which exceptions those are), honour ``Retry-After``, back off exponentially
+with jitter otherwise, stop after ``max_attempts``, and never start an attempt that could not
+get :data:`MIN_ATTEMPT_S` before the action's deadline (:func:`fits`). :func:`deadline_retrying`
+builds it; a client with its own retry hooks (slack-sdk) asks :func:`fits` and
+:func:`attempt_timeout` and reads the header with :func:`parse_retry_after`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
-from tenacity import RetryCallState, wait_exponential, wait_random
+from tenacity import (RetryCallState, Retrying, stop_after_attempt, wait_exponential,
+                      wait_random)
+from tenacity.retry import retry_base
 from tenacity.stop import stop_base
 
 MIN_ATTEMPT_S = 0.25
@@ -47,9 +54,32 @@ class DeadlineStop(stop_base):
         self.hit = False
 
     def __call__(self, state: RetryCallState) -> bool:
-        if time.monotonic() + state.upcoming_sleep + MIN_ATTEMPT_S >= self.deadline:
+        if not fits(self.deadline, state.upcoming_sleep):
             self.hit = True
         return self.hit
+
+
+def fits(deadline: float, delay: float = 0.0) -> bool:
+    """Whether an attempt started after ``delay`` seconds still gets :data:`MIN_ATTEMPT_S`
+    before ``deadline`` (a ``time.monotonic()`` value)."""
+    return time.monotonic() + delay + MIN_ATTEMPT_S < deadline
+
+
+def attempt_timeout(timeout: float, deadline: float) -> float:
+    """The next attempt's timeout: the configured one, cut to what is left (50 ms at least,
+    so a client never gets a zero or negative timeout)."""
+    return max(0.05, min(timeout, deadline - time.monotonic()))
+
+
+def retry_after_of(error: BaseException | None) -> float | None:
+    """``Retry-After`` carried by an error: :class:`RetryableStatus`'s, or the header of an
+    exception with ``headers`` (the kubernetes client's ``ApiException``)."""
+    if isinstance(error, RetryableStatus):
+        return error.retry_after
+    headers: Any = getattr(error, "headers", None)
+    if headers is None or not hasattr(headers, "get"):
+        return None
+    return parse_retry_after(headers.get("Retry-After"))
 
 
 class RetryAfterWait:
@@ -61,6 +91,18 @@ class RetryAfterWait:
 
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableStatus) and error.retry_after is not None:
-            return error.retry_after
-        return float(self.backoff(state))
+        after = retry_after_of(error)
+        return after if after is not None else float(self.backoff(state))
+
+
+def deadline_retrying(deadline: float, *, max_attempts: int, initial: float,
+                      retry: retry_base, sleep: Callable[[float], None] = time.sleep,
+                      ) -> tuple[Retrying, DeadlineStop]:
+    """The policy: a tenacity ``Retrying`` that retries what ``retry`` accepts, waits
+    ``Retry-After`` or backs off from ``initial`` seconds, and stops at ``max_attempts`` or when
+    the next attempt would not fit before ``deadline``; re-raises the last error. The
+    :class:`DeadlineStop` tells afterwards whether the deadline is what stopped it."""
+    stop_at_deadline = DeadlineStop(deadline)
+    retrying = Retrying(stop=stop_after_attempt(max_attempts) | stop_at_deadline,
+                        wait=RetryAfterWait(initial), retry=retry, sleep=sleep, reraise=True)
+    return retrying, stop_at_deadline

@@ -10,7 +10,8 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-DEFAULT_PROTECTED = ["kube-system", "kube-public", "kube-node-lease", "falco"]
+DEFAULT_PROTECTED = ("kube-system", "kube-public", "kube-node-lease", "falco")
+"""The namespaces destructive actions never touch unless the config says otherwise."""
 
 Scalar = Union[str, int, float, bool]
 StrOrList = Union[str, list[str]]

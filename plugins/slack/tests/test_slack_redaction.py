@@ -5,16 +5,12 @@ garbled that the HTTP stack raises with the request quoted in the exception."""
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import trustme
 from slack_support import TOKEN, WEBHOOK_SECRET_PART, Logs, alert, make_engine
+from falco_response_testing import everything, garbling_receiver
 from falco_response import ConfigError, Status
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -44,10 +40,6 @@ def _echo(status: int, as_json: bool = False) -> Any:
     return handler
 
 
-def _everything(results: list[Any], logs: Logs) -> str:
-    return "\n".join([json.dumps([r.to_dict() for r in results]), repr(results), logs.text()])
-
-
 @pytest.mark.parametrize("status", [400, 403, 404, 410, 500, 503])
 def test_webhook_url_echoed_in_an_error_body_is_redacted(receiver: HTTPServer, webhook_url: str,
                                                          ca_bundle: str, logs: Logs,
@@ -59,7 +51,7 @@ def test_webhook_url_echoed_in_an_error_body_is_redacted(receiver: HTTPServer, w
     assert outcome.status is Status.FAILED
     assert f"HTTP {status}" in outcome.reason and "redacted" in outcome.reason
     assert outcome.detail["http_status"] == status
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 500])
@@ -71,7 +63,7 @@ def test_token_echoed_in_an_error_answer_is_redacted(receiver: HTTPServer, ca_bu
     results = engine.handle(alert())
     [outcome] = results[0].outcomes
     assert outcome.status is Status.FAILED
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 def test_secrets_echoed_in_a_successful_answer_are_redacted(receiver: HTTPServer,
@@ -83,7 +75,7 @@ def test_secrets_echoed_in_a_successful_answer_are_redacted(receiver: HTTPServer
     results = engine.handle(alert())
     assert results[0].outcomes[0].status is Status.OK
     assert results[0].outcomes[0].detail["channel"] == "C0123 [redacted]"
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 @pytest.mark.parametrize("mode", ["webhook", "token"])
@@ -99,7 +91,7 @@ def test_an_exception_quoting_the_request_is_redacted(ca: trustme.CA, ca_bundle:
     assert outcome.status is Status.FAILED
     assert outcome.reason.startswith("could not reach Slack: BadStatusLine"), outcome.reason
     assert "[redacted]" in outcome.reason
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 @pytest.mark.parametrize("mention", ["<!here>\n", "\n<!here>", "<!here> <!channel>\n"])
@@ -107,57 +99,3 @@ def test_a_mention_with_a_newline_is_a_config_error(mention: str) -> None:
     with pytest.raises(ConfigError, match="mention must be Slack mention syntax"):
         make_engine({"webhook_url": "https://hooks.slack.com" + WEBHOOK_PATH,
                      "mention": mention})
-
-
-@contextmanager
-def garbling_receiver(ca: trustme.CA) -> Iterator[int]:
-    """A TLS server that answers each request with the request itself (line, headers, body)
-    as its status line: the client's HTTP stack raises, quoting every secret it sent."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def answer(raw: socket.socket) -> None:
-        with context.wrap_socket(raw, server_side=True) as conn:
-            conn.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data and len(data) < 65536:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-            conn.sendall((head + b" " + body).replace(b"\r\n", b" ")[:60000] + b"\r\n\r\n")
-
-    def serve() -> None:
-        for _ in range(3000):                       # at most ~5 minutes of 0.1 s waits
-            if stop.is_set():
-                return
-            try:
-                raw, _ = listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                answer(raw)
-            except (OSError, ssl.SSLError, ValueError):
-                continue
-
-    thread = threading.Thread(target=serve, name="garbling-receiver", daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()

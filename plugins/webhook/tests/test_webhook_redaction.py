@@ -5,16 +5,12 @@ redirect's Location, or in a reply so garbled that the HTTP stack raises."""
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import trustme
 from webhook_support import API_KEY, BEARER, QUERY_TOKEN, SECRET, Logs, alert, make_engine
+from falco_response_testing import everything, garbling_receiver
 from falco_response import ConfigError, Status
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -45,10 +41,6 @@ def _echo(status: int) -> Any:
     return handler
 
 
-def _everything(results: list[Any], logs: Logs) -> str:
-    return "\n".join([json.dumps([r.to_dict() for r in results]), repr(results), logs.text()])
-
-
 @pytest.mark.parametrize("status", [302, 400, 401, 403, 404, 500, 503])
 def test_secrets_echoed_in_an_answer_are_redacted(receiver: HTTPServer, ca_bundle: str,
                                                   logs: Logs, status: int) -> None:
@@ -58,7 +50,7 @@ def test_secrets_echoed_in_an_answer_are_redacted(receiver: HTTPServer, ca_bundl
     [outcome] = results[0].outcomes
     assert outcome.status is Status.FAILED
     assert f"HTTP {status}" in outcome.reason
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 def test_an_exception_quoting_the_request_is_redacted(ca: trustme.CA, ca_bundle: str,
@@ -70,64 +62,10 @@ def test_an_exception_quoting_the_request_is_redacted(ca: trustme.CA, ca_bundle:
     [outcome] = results[0].outcomes
     assert outcome.status is Status.FAILED
     assert "could not reach the webhook" in outcome.reason, outcome.reason
-    _absent(_everything(results, logs))
+    _absent(everything(results, logs))
 
 
 @pytest.mark.parametrize("name", ["X-Team\n", "\nX-Team", "X-Team\r\n"])
 def test_a_header_name_with_a_line_break_is_a_config_error(name: str) -> None:
     with pytest.raises(ConfigError, match="is not a valid header name"):
         make_engine({"url": "https://example.com/", "headers": {name: "secops"}})
-
-
-@contextmanager
-def garbling_receiver(ca: trustme.CA) -> Iterator[int]:
-    """A TLS server that answers each request with the request itself (line, headers, body)
-    as its status line: the client's HTTP stack raises, quoting every secret it sent."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def answer(raw: socket.socket) -> None:
-        with context.wrap_socket(raw, server_side=True) as conn:
-            conn.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data and len(data) < 65536:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                body += chunk
-            conn.sendall((head + b" " + body).replace(b"\r\n", b" ")[:60000] + b"\r\n\r\n")
-
-    def serve() -> None:
-        for _ in range(3000):                       # at most ~5 minutes of 0.1 s waits
-            if stop.is_set():
-                return
-            try:
-                raw, _ = listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                answer(raw)
-            except (OSError, ssl.SSLError, ValueError):
-                continue
-
-    thread = threading.Thread(target=serve, name="garbling-receiver", daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()

@@ -1,6 +1,7 @@
 """``new-plugin NAME``: a working, tested plugin distribution from the repository's template.
 
-The template (``plugins/_template/`` of a falco-response checkout) is plain files with two
+The template (``plugins/_template/`` of the repository, shipped in the wheel as the package
+data ``falco_response/plugin_template``) is plain files with two
 placeholders: ``__NAME__`` (the action type and entry-point name, e.g. ``quarantine``) and
 ``__MODULE__`` (the import name, ``falco_response_quarantine``), in file contents and paths.
 No template engine: the name is checked against a strict pattern and substituted as text.
@@ -17,7 +18,8 @@ from typing import Any
 from . import EXIT_OK, EXIT_USAGE
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-TEMPLATE = Path("plugins") / "_template"
+TEMPLATE = Path(__file__).resolve().parents[1] / "plugin_template"
+"""The template inside the installed package (a link to plugins/_template in a checkout)."""
 SKIP = {"__pycache__", "build", "dist", ".pytest_cache"}
 
 
@@ -26,16 +28,15 @@ def add_parser(subparsers: Any) -> None:
         "new-plugin", help="create a plugin distribution (action type, tests, README) to edit",
         description="Create falco-response-NAME/ with pyproject.toml (entry point), "
                     "src/falco_response_NAME/ (an action type named NAME), tests/ and a "
-                    "README, from plugins/_template/ of a falco-response checkout.")
+                    "README, from the template shipped with falco-response.")
     new.add_argument("name", help="the action type's name: lowercase letters, digits and "
                                   "single hyphens (e.g. quarantine, open-ticket)")
     new.add_argument("--dir", default=".", metavar="DIR",
                      help="where to create falco-response-NAME/ (default: the current "
                           "directory)")
     new.add_argument("--template", metavar="DIR",
-                     help="the template directory (default: plugins/_template of the "
-                          "checkout falco-response runs from, or found from the current "
-                          "directory upwards)")
+                     help="the template directory (default: the one shipped with "
+                          "falco-response)")
     new.set_defaults(func=run_new_plugin)
 
 
@@ -43,11 +44,7 @@ def find_template(explicit: str | None) -> Path | None:
     if explicit:
         path = Path(explicit)
         return path if (path / "pyproject.toml").is_file() else None
-    here = Path(__file__).resolve()
-    for base in [here.parents[3], *Path.cwd().resolve().parents, Path.cwd().resolve()]:
-        if (base / TEMPLATE / "pyproject.toml").is_file():
-            return base / TEMPLATE
-    return None
+    return TEMPLATE if (TEMPLATE / "pyproject.toml").is_file() else None
 
 
 def taken_by(name: str) -> str | None:
@@ -113,8 +110,9 @@ def run_new_plugin(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     template = find_template(args.template)
     if template is None:
-        print("error: plugin template not found: run from a falco-response checkout or pass "
-              "--template path/to/falco-response/plugins/_template", file=sys.stderr)
+        print("error: plugin template not found (this falco-response install lacks its "
+              "package data): pass --template path/to/falco-response/plugins/_template",
+              file=sys.stderr)
         return EXIT_USAGE
     try:
         dest = create(args.name, Path(args.dir), template)

@@ -1,8 +1,9 @@
 """The few Kubernetes API calls the containment actions make, with retries and timeouts.
 
 Every call: has a timeout (``timeout_seconds``, cut to what is left of the action's
-deadline), is retried with exponential backoff and jitter (tenacity) on 429, 5xx and
-connection errors while the deadline allows, and is never retried on any other 4xx.
+deadline), is retried by the project's one retry policy (``falco_response.retrying``:
+``Retry-After`` or exponential backoff with jitter, no attempt that would not fit before the
+deadline) on 429, 5xx and connection errors, and is never retried on any other 4xx.
 Objects travel as plain dicts (``_preload_content=False``): no model classes to build, so a
 list of one node's pods costs what parsing its JSON costs.
 """
@@ -14,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception, wait_exponential, wait_random
+from falco_response.retrying import deadline_retrying
+from tenacity import retry_if_exception
 
-MIN_ATTEMPT = 0.05       # seconds: less than this left, do not start another attempt
 MAX_ATTEMPTS = 6
+BACKOFF_S = 0.1          # the first backoff; doubles per attempt, with jitter
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -97,7 +99,7 @@ class Kube:
 
         def attempt() -> Any:
             left = self._remaining()
-            if left < MIN_ATTEMPT:
+            if left <= 0:
                 raise _DeadlinePassed()
             self.calls += 1
             try:
@@ -107,23 +109,9 @@ class Kube:
                 errors.append(exc)
                 raise
 
-        backoff = wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.2)
-
-        def wait(state: Any) -> float:
-            pause = backoff(state)
-            exc = state.outcome.exception() if state.outcome else None
-            after = getattr(exc, "headers", None) or {}
-            try:
-                pause = max(pause, float(after.get("Retry-After", 0)))
-            except (TypeError, ValueError):
-                pass
-            return max(0.0, min(pause, self._remaining() - MIN_ATTEMPT))
-
-        def stop(state: Any) -> bool:
-            return state.attempt_number >= MAX_ATTEMPTS or self._remaining() < 2 * MIN_ATTEMPT
-
-        retrying = Retrying(retry=retry_if_exception(lambda e: retryable(e, retry_429)),
-                            wait=wait, stop=stop, sleep=self.sleep, reraise=True)
+        retrying, _ = deadline_retrying(
+            self.deadline, max_attempts=MAX_ATTEMPTS, initial=BACKOFF_S, sleep=self.sleep,
+            retry=retry_if_exception(lambda e: retryable(e, retry_429)))
         try:
             response = retrying(attempt)
         except Exception as exc:

@@ -1,8 +1,9 @@
 """Sending a message with slack-sdk, retrying only while the action's deadline allows.
 
-slack-sdk's retry handlers sleep for ``Retry-After`` whatever it says; ours first check that
-the wait plus a short attempt still ends before the deadline, and shrink the next attempt's
-timeout to what is left. The clients get a muted logger: slack-sdk logs the full request URL
+slack-sdk's retry handlers sleep for ``Retry-After`` whatever it says; ours apply the
+project's one retry policy (``falco_response.retrying``): a retry only when the wait plus a
+short attempt still fits before the deadline (``fits``), the next attempt's timeout cut to
+what is left (``attempt_timeout``), ``Retry-After`` read by ``parse_retry_after``. The clients get a muted logger: slack-sdk logs the full request URL
 (for a webhook, the secret itself) at debug and on retries.
 
 slack_sdk is imported here, and this module only on the first alert, so a config load stays
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from falco_response.retrying import attempt_timeout, fits, parse_retry_after
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    RateLimitErrorRetryHandler,
@@ -31,7 +33,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-MIN_ATTEMPT_S = 0.25
 _ERROR_CODE = re.compile(r"[^A-Za-z0-9_.\- ]")
 
 _MUTED = logging.Logger("falco_response_slack.sdk", level=logging.CRITICAL + 1)
@@ -61,10 +62,10 @@ class _Budget:
         self.gave_up: str | None = None
 
     def allows(self, delay: float) -> bool:
-        return time.monotonic() + delay + MIN_ATTEMPT_S < self.deadline
+        return fits(self.deadline, delay)
 
     def attempt_timeout(self) -> float:
-        return max(0.05, min(self.timeout, self.deadline - time.monotonic()))
+        return attempt_timeout(self.timeout, self.deadline)
 
     def after_sleep(self) -> None:
         self.attempts += 1
@@ -78,10 +79,8 @@ def retry_after(response: Optional[HttpResponse]) -> float:
         return 1.0
     for name, values in response.headers.items():
         if name.lower() == "retry-after" and values:
-            try:
-                return max(0.0, float(values[0]))
-            except ValueError:
-                return 1.0
+            seconds = parse_retry_after(values[0])
+            return 1.0 if seconds is None else seconds
     return 1.0
 
 
