@@ -15,6 +15,7 @@ import pytest
 from server_helpers import TOKEN, Client, alert, config, recorded, wait_for, write_yaml
 
 from falco_response.server import DurableQueue, Metrics
+from falco_response.server.runner import Reporter
 from falco_response.server.action_process import ActionProcess, ActionProcessError
 
 
@@ -162,8 +163,8 @@ class Log:
 
 def test_a_child_that_cannot_start_is_an_error(tmp_path: Path) -> None:
     queue = DurableQueue(tmp_path / "q.db")
-    pool = ActionProcess(queue, Metrics(), [sys.executable, "-c", "import sys; sys.exit(3)"],
-                         log=Log())
+    pool = ActionProcess(queue, Reporter(queue, log=Log(), metrics=Metrics()),
+                         [sys.executable, "-c", "import sys; sys.exit(3)"])
     with pytest.raises(ActionProcessError, match="exited with 3 before it was ready"):
         pool.start()
     queue.stop()
@@ -185,8 +186,8 @@ def test_a_child_that_keeps_dying_gives_its_alerts_back_then_the_pool_gives_up(
     script.write_text(CRASHER)
     queue = DurableQueue(tmp_path / "q.db")
     log = Log()
-    pool = ActionProcess(queue, Metrics(), [sys.executable, str(script)], log=log,
-                         max_restarts=2)
+    pool = ActionProcess(queue, Reporter(queue, log=log, metrics=Metrics()),
+                         [sys.executable, str(script)], max_restarts=2)
     pool.start()
     ids = [queue.put(alert(f"c-{i}")) for i in range(5)]
     wait_for(lambda: not pool.alive, 30, "the pool to give up")
