@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..loading import EXIT_CONFIG
+from ..loading import EXIT_CONFIG as EXIT_CONFIG
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 EXIT_QUEUE = 4

@@ -88,16 +88,16 @@ class Reporter:
 
     def failed(self, item: Item, error: str) -> None:
         """Try ``item`` again after a backoff or, at its last try, dead-letter it."""
-        item = self.dead_letter_if_done(item, error)
-        if item is None:
+        again = self.dead_letter_if_done(item, error)
+        if again is None:
             return
-        delay = self.retry.delay(item.attempts)
-        self.log.warning("handling an alert failed; trying it again", item=item.id,
-                         attempt=item.attempts, of=self.retry.max_attempts, retry_in=delay,
+        delay = self.retry.delay(again.attempts)
+        self.log.warning("handling an alert failed; trying it again", item=again.id,
+                         attempt=again.attempts, of=self.retry.max_attempts, retry_in=delay,
                          error=error)
         if self.metrics is not None:
             self.metrics.retries.inc()
-        self.queue.retry(item, delay)
+        self.queue.retry(again, delay)
 
     def dead_letter_if_done(self, item: Item, error: str) -> Item | None:
         """Count a failed try of ``item``; at its last try move it to the dead-letter table
