@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from . import queued
-from .dead_letters import RetryPolicy
-from .queue import DurableQueue, Item
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the action process imports this module and needs none of these
     from ..engine import Engine
     from ..outcome import Result
+    from .dead_letters import RetryPolicy
     from .metrics import Metrics
+    from .queue import DurableQueue, Item
 
 
 class Runner(Protocol):
@@ -66,6 +66,8 @@ class Reporter:
 
     def __init__(self, queue: DurableQueue, *, log: Any, metrics: Metrics | None = None,
                  retry: RetryPolicy | None = None) -> None:
+        from .dead_letters import RetryPolicy
+
         self.queue = queue
         self.log = log
         self.metrics = metrics
