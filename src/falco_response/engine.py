@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -26,12 +26,15 @@ from .alert import Alert
 from .audit import records_for
 from .config import (BoundAction, Config, ConfigSource, Response, action_types_in,
                      load_config, read_config)
-from .errors import ConfigError, ConfigProblem, FalcoResponseError, ParseError
+from .errors import ConfigError, ConfigProblem, FalcoResponseError
 from .outcome import Outcome, Result, Status
-from .parsing import decode, fast_alert, split_batch
 from .plugins import Plugins, build_plugin_manager
+from .reading import Parsed, read_payload
 from .safety import Safeguards
 from .senders import INTERNAL_SKIP, TRUNCATED_NOTE, SenderChecks
+
+if TYPE_CHECKING:
+    from .state import StateStore
 
 DRY_RUN_ENV = environment.DRY_RUN
 _MAX_REASON = 500
@@ -95,12 +98,18 @@ class Engine:
     """
 
     def __init__(self, config: Config, plugins: Plugins, *, dry_run: bool = False,
-                 logger: Any = None, store: Any = None) -> None:
+                 logger: Any = None, store: StateStore | None = None,
+                 store_url: str | None = None) -> None:
+        """``logger`` (a structlog logger) and ``store`` (a state store the caller opened and
+        shares, e.g. the Lambda handler's idempotency store) are the engine's collaborators;
+        without ``store`` the engine opens ``store_url`` (else ``settings.store``, else this
+        process's memory) on first use, and opens it again after a failure."""
         self.config = config
         self.plugins = plugins
         self.dry_run = dry_run or forced_dry_run() or config.settings.dry_run
         self.log = logger if logger is not None else default_logger()
         self._store = store
+        self._store_url = store_url or config.settings.store
         self._unavailable_since: float | None = None
         self.memory_approvals = store is not None
         """A caller's own store may be memory:// (tests, one-process libraries); a config's
@@ -115,10 +124,7 @@ class Engine:
         self._switch: Any = None  # containment.Switch, made on the first destructive action
         self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
-        # The trail is kept where `falco-response audit` can read it: a configured store (or
-        # one the caller shares), not this process's memory.
-        self._audit_on = config.audit_retention is not None and store is not None \
-            or config.audit_retention is not None and config.settings.store is not None
+        self._audit_on = self._audit_wanted(store)
         self._senders = SenderChecks(config.spec)  # source: internal, truncated fields
         self._guarded = bool(config.limits) or any(
             r.cooldown is not None or any(a.cooldown is not None for a in r.actions)
@@ -147,19 +153,28 @@ class Engine:
 
     @store.setter
     def store(self, store: Any) -> None:
-        """Share a store the caller opened (the Lambda handler's idempotency store)."""
+        """Use a store the caller opened instead (``replay``'s read-only one, tests)."""
         with self._lock:
             self._store = store
             self._unavailable_since = None
             self._safeguards = None
             self._switch = None
-            self._audit_on = self.config.audit_retention is not None and \
-                getattr(store, "url", "") != "memory://"
+            self._audit_on = self._audit_wanted(store)
+
+    def _audit_wanted(self, store: StateStore | None) -> bool:
+        """The one rule: keep an audit trail when the config asks for one and it lands where
+        `falco-response audit` can read it: the store given (not this process's memory), or,
+        without one, the store the engine opens (a URL, not the memory default)."""
+        if self.config.audit_retention is None:
+            return False
+        if store is not None:
+            return getattr(store, "url", "") != "memory://"
+        return self._store_url is not None and self._store_url != "memory://"
 
     def _open_store(self) -> None:
         from .state import StoreError, UnavailableStore, open_store
 
-        url = self.config.settings.store or "memory://"
+        url = self._store_url or "memory://"
         try:
             opened: Any = open_store(url)
         except Exception as exc:
@@ -222,49 +237,15 @@ class Engine:
             return [Result(alert=None, error=error)]
 
     def _handle(self, payload: Any) -> list[Result]:
-        if isinstance(payload, (bytes, bytearray, memoryview)):
-            payload = bytes(payload)
-        if isinstance(payload, (str, bytes)):
-            if self.plugins.only_builtin_parser:
-                alert = fast_alert(payload)
-                if alert is not None:
-                    return [self._safe_alert(alert)]
-            try:
-                decoded = decode(payload)
-                error = "message must be a JSON object"
-            except ParseError as exc:
-                decoded, error = None, str(exc)
-            if not isinstance(decoded, dict):
-                # Not a JSON object: a plugin's parser may still know the raw text.
-                raw_alert = self._parse(payload)
-                if isinstance(raw_alert, Alert):
-                    return [self._safe_alert(raw_alert)]
-                return [self._unreadable(None, raw_alert or error)]
-            payload = decoded
-        if not (isinstance(payload, dict) and "Records" in payload):
-            alert_or_error = self._parse(payload)
-            if isinstance(alert_or_error, Alert):
-                return [self._safe_alert(alert_or_error)]
-            return [self._unreadable(None, alert_or_error or "no parser recognised the message")]
-        if not payload["Records"]:
-            return [self._unreadable(None, "batch has no records")]
-        results = []
-        for message_id, message in split_batch(payload):
-            parsed = self._parse(message)
-            if isinstance(parsed, Alert):
-                results.append(self._safe_alert(parsed, message_id=message_id))
-            else:
-                results.append(self._unreadable(message_id, parsed or "no parser recognised "
-                                                "the message"))
-        return results
+        return self.handle_alerts(read_payload(self.plugins, payload))
 
-    def _parse(self, message: Any) -> Alert | str | None:
-        try:
-            return self.plugins.parse_alert(message)
-        except ParseError as exc:
-            return str(exc)
-        except Exception as exc:  # a third-party parser's bug must not take the process down
-            return f"parser failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
+    def handle_alerts(self, parsed: Iterable[Parsed]) -> list[Result]:
+        """One result per message already read (:func:`~falco_response.reading.read_payload`,
+        or the alerts ``serve`` queued): alerts are handled, failures reported. Never raises
+        for one alert: what raised is that alert's ``error``."""
+        return [self._safe_alert(alert, message_id) if isinstance(alert, Alert)
+                else self._unreadable(message_id, alert.error)
+                for message_id, alert in parsed]
 
     def _unreadable(self, message_id: str | None, error: str) -> Result:
         self.log.warning("unreadable message", error=error, message_id=message_id)
@@ -389,7 +370,7 @@ class Engine:
         safeguards = self._safeguards or self._make_safeguards()
         early, ticket = safeguards.enter(ctx, action.type.destructive, action.type.scope, cooldown)
         if early is not None:
-            return early  # type: ignore[no-any-return]
+            return early
         outcome = self._call(action, ctx, start)
         safeguards.leave(ticket, outcome)
         if ctx.suppressed and outcome.status is not _FAILED:

@@ -11,8 +11,8 @@ Both are built on the store's one atomic primitive, ``claim(key, ttl)``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -20,6 +20,11 @@ from .alert import Alert
 from .outcome import Status
 from .state.base import StoreError
 from .schema import CooldownSpec, LimitSpec, parse_duration
+
+if TYPE_CHECKING:
+    from .actions import ActionContext
+    from .outcome import Outcome
+    from .state.base import StateStore
 
 KEY_PARTS = ("rule", "target", "response", "action", "priority", "source", "node", "pod",
              "namespace", "container")
@@ -152,7 +157,7 @@ class Safeguards:
     this engine's own memory, so a replay of 1,000 alerts says what a live run would do.
     """
 
-    def __init__(self, store: Any, limits: tuple[Limit, ...]) -> None:
+    def __init__(self, store: StateStore, limits: tuple[Limit, ...]) -> None:
         from .state.memory import MemoryStore
 
         self.store = store
@@ -161,8 +166,8 @@ class Safeguards:
         self.failures = 0
         """Store failures met (cooldown, limit and release steps): the engine counts them."""
 
-    def enter(self, ctx: Any, destructive: bool, scope: str,
-              cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
+    def enter(self, ctx: ActionContext, destructive: bool, scope: str,
+              cooldown: CooldownRule | None) -> tuple[Outcome | None, Ticket]:
         """Either ``(outcome, ticket)`` when the action must not run, or ``(None, ticket)``."""
         if ctx.dry_run:
             return self._rehearse(ctx, destructive, scope, cooldown)
@@ -212,8 +217,8 @@ class Safeguards:
         held = getattr(self.store, "held", None)
         return bool(held(key)) if held is not None else False
 
-    def _rehearse(self, ctx: Any, destructive: bool, scope: str,
-                  cooldown: CooldownRule | None) -> tuple[Any, Ticket]:
+    def _rehearse(self, ctx: ActionContext, destructive: bool, scope: str,
+                  cooldown: CooldownRule | None) -> tuple[Outcome | None, Ticket]:
         """A dry run: what a live run would meet, from reads of the shared store and this
         engine's rehearsal store. Nothing shared is written."""
         ticket = Ticket(dry_run=True)
@@ -260,7 +265,7 @@ class Safeguards:
             ticket.slots = tuple(slots)
         return None, ticket
 
-    def leave(self, ticket: Ticket, outcome: Any) -> None:
+    def leave(self, ticket: Ticket, outcome: Outcome) -> None:
         """Give back what an action did not use: slots unless it acted, the cooldown when it
         failed (so a redelivery acts). A dry run "acts" when it says what it would do."""
         status = outcome.status
@@ -271,7 +276,7 @@ class Safeguards:
         self._release(ticket.cooldown_key if status is Status.FAILED else None,
                       () if status is Status.OK else ticket.slots)
 
-    def _release(self, cooldown: str | None, slots: Any) -> None:
+    def _release(self, cooldown: str | None, slots: Iterable[str]) -> None:
         try:
             for key in (cooldown, *slots):
                 if key is not None:
@@ -279,7 +284,7 @@ class Safeguards:
         except Exception:
             self.failures += 1  # they expire on their own
 
-    def _release_rehearsal(self, cooldown: str | None, slots: Any) -> None:
+    def _release_rehearsal(self, cooldown: str | None, slots: Iterable[str]) -> None:
         for key in (cooldown, *slots):
             if key is not None:
                 self.rehearsal.release(key)

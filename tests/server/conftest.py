@@ -44,7 +44,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         record = tmp_path / f"record-{len(started)}.txt"
         metrics = Metrics()
         engine = Engine.from_config(config(record, **params),
-                                    plugins=[recorder_plugin, metrics], entry_points=False)
+                                    plugins=[recorder_plugin], entry_points=False)
         queue = DurableQueue(tmp_path / f"queue-{len(started)}.db", max_items=queue_max,
                              synchronous=synchronous)  # type: ignore[arg-type]
         opts = ServerOptions(body_limit=body_limit, drain_timeout=5,

@@ -22,6 +22,7 @@ from falco_response.server import DurableQueue, Metrics, ServerOptions
 from falco_response.server.app import build_receiver
 from falco_response.server.dead_letters import RetryPolicy
 from falco_response.server.run import Listen
+from falco_response.server.runner import Reporter
 from falco_response.server.workers import Workers
 
 HERE = Path(__file__).parent
@@ -43,20 +44,23 @@ def dead_letters(queue: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Raising:
-    """``engine.handle`` that raises for alerts holding ``raise-me``, the first ``times``
-    times: the belt-and-braces path, a failure that escaped every guard of the engine."""
+    """An engine whose ``handle_alerts`` raises for alerts holding ``raise-me``, the first
+    ``times`` times: the belt-and-braces path, a failure that escaped every guard of the
+    engine."""
 
     def __init__(self, engine: Engine, times: int) -> None:
         self.engine = engine
+        self.plugins = engine.plugins
         self.times = times
         self.calls = 0
 
-    def __call__(self, body: bytes) -> Any:
-        if b"raise-me" in body:
+    def handle_alerts(self, parsed: Any) -> Any:
+        parsed = list(parsed)
+        if any("raise-me" in (alert.uuid or "") for _, alert in parsed):
             self.calls += 1
             if self.calls <= self.times:
                 raise RuntimeError("boom for the test")
-        return self.engine.handle(body)
+        return self.engine.handle_alerts(parsed)
 
 
 @pytest.fixture
@@ -66,11 +70,12 @@ def threads_server(tmp_path: Path) -> Iterator[Callable[..., tuple[Running, Rais
     def start(times: int) -> tuple[Running, Raising]:
         record = tmp_path / "record.txt"
         metrics = Metrics()
-        engine = Engine.from_config(config(record), plugins=[recorder_plugin, metrics],
+        engine = Engine.from_config(config(record), plugins=[recorder_plugin],
                                     entry_points=False)
         queue = DurableQueue(tmp_path / "q.db")
         raising = Raising(engine, times)
-        pool = Workers(queue, raising, count=2, log=engine.log, retry=FAST, metrics=metrics)
+        reporter = Reporter(queue, log=engine.log, metrics=metrics, retry=FAST)
+        pool = Workers(queue, raising, reporter, count=2)  # type: ignore[arg-type]
         receiver = build_receiver(engine, metrics, queue, pool=pool,
                                   options=ServerOptions(drain_timeout=5, retry=FAST))
         running = start_in_thread(receiver, Listen(), record)

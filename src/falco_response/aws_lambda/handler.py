@@ -29,13 +29,14 @@ import msgspec
 import structlog
 
 from .. import environment
-from ..config import action_types_in, read_config
+from ..config import action_types_in, load_config, read_config
 from ..engine import Engine
 from ..logs import LEVELS, configure_logging
 from ..outcome import Result
 from ..parsing import split_batch
+from ..plugins import build_plugin_manager
 from ..schema import parse_duration
-from ..state import StateStore, StoreError, UnavailableStore, open_store
+from ..state import StateStore, UnavailableStore
 from . import config_source
 from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
 
@@ -64,23 +65,18 @@ class Runtime(msgspec.Struct):
     unavailable_since: float | None = None
 
     def open_store(self) -> None:
-        """Open the store, or stand in an :class:`UnavailableStore` for it (every step that
-        needs it then fails as a value: destructive actions fail closed, notifications go
-        on) and try again on an invocation at least ``REOPEN_EVERY`` seconds later."""
-        try:
-            store: StateStore = open_store(self.url)
-        except StoreError as exc:
+        """Share the engine's store with the idempotency claims. The engine opens it (the
+        ``FALCO_RESPONSE_STORE`` URL it was built with) and, when it cannot, stands in an
+        :class:`UnavailableStore` for it: every step that needs it then fails as a value
+        (destructive actions fail closed, notifications go on), and the engine tries again
+        at least ``REOPEN_EVERY`` seconds later."""
+        store: StateStore = self.engine.store
+        if isinstance(store, UnavailableStore):
             if self.unavailable_since is None:
-                self.log.error("state store unavailable: destructive actions fail closed",
-                               error=str(exc))
-            store = UnavailableStore(self.url.partition("?")[0], str(exc))
-            self.unavailable_since = time.monotonic()
-        else:
-            if self.unavailable_since is not None:
-                self.log.warning("state store reopened", store=store.url)
+                self.unavailable_since = time.monotonic()
+        elif self.unavailable_since is not None:
             self.unavailable_since = None
         self.store = self.idempotency.store = store
-        self.engine.store = store  # cooldowns, blast-radius limits and the audit trail share it
 
     def retry_store(self) -> None:
         since = self.unavailable_since
@@ -132,17 +128,22 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
     idempotency = Idempotency(namespace, ttl, log=log)
     source = config_source.resolve()
     # A zip's plugins that declare action types the config does not use are not imported.
-    packaged = config_source.packaged_plugins(action_types_in(read_config(source)[1]))
-    engine = Engine.from_config(source,
-                                plugins=[idempotency, *(packaged or ()), *plugins],
-                                entry_points=packaged is None, logger=log)
+    read = read_config(source)
+    types = action_types_in(read[1])
+    packaged = config_source.packaged_plugins(types)
+    manager = build_plugin_manager([idempotency, *(packaged or ()), *plugins],
+                                   entry_points=packaged is None, action_types=types)
+    config = load_config(source, manager.actions, read)
     if env_level is None:
-        configure_logging(engine.config.log_level)
-        log = structlog.get_logger("falco_response.aws_lambda")
-        engine.log = idempotency.log = log
-    url = os.environ.get(STORE_ENV) or engine.config.settings.store or "memory://"
+        configure_logging(config.log_level)
+        log = idempotency.log = structlog.get_logger("falco_response.aws_lambda")
+    url = os.environ.get(STORE_ENV) or config.settings.store or "memory://"
+    no_store = url.strip().lower() == NO_STORE
+    # The engine's collaborators are given here, once: this logger, and the store it opens
+    # (cooldowns, blast-radius limits, the audit trail and the idempotency claims share it).
+    engine = Engine(config, manager, logger=log, store_url=None if no_store else url)
     runtime = Runtime(engine, idempotency, None, log, url)
-    if url.strip().lower() != NO_STORE:
+    if not no_store:
         runtime.open_store()
     _runtime = runtime
     store = runtime.store

@@ -17,7 +17,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+from ..loading import EXIT_CONFIG as EXIT_CONFIG
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 EXIT_QUEUE = 4
 EXIT_MISSING = 5  # an extra is not installed
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process stopped by SIGPIPE

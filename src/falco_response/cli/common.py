@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import environment
+from .. import environment, loading
 from ..engine import Engine
-from ..errors import ConfigError, PluginError
-from ..logs import LEVELS, configure_logging
+from ..logs import LEVELS
 
 CONFIG_ENV = environment.CONFIG
 LOG_LEVEL_ENV = environment.LOG_LEVEL
@@ -61,13 +59,8 @@ def config_path(args: argparse.Namespace) -> str | None:
 
 def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool = False,
                 plugins: Sequence[Any] = (), startup_level: str = "warning") -> Engine | None:
-    """The engine for ``args.config``, or None after printing every problem to stderr.
-
-    Logs go to stderr at ``$FALCO_RESPONSE_LOG_LEVEL``, else the config's ``log_level``
-    (``error`` when ``quiet``, for commands whose output is a table for a person);
-    ``startup_level`` applies while the config loads. ``plugins`` are extra hook objects
-    (the server's metrics).
-    """
+    """The engine for ``args.config`` (see :func:`falco_response.loading.load_engine`), or
+    None after printing every problem (no config given, a bad config) to stderr."""
     path = config_path(args)
     if path is None:
         return None
@@ -76,21 +69,8 @@ def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool 
     except ValueError as exc:
         error(str(exc))
         return None
-    configure_logging(level or ("error" if quiet else startup_level))
-    try:
-        engine = Engine.from_config(path, plugins=plugins, dry_run=dry_run)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return None
-    except PluginError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    if level is None and not quiet:
-        configure_logging(engine.config.log_level)
-    gc.collect()
-    gc.freeze()  # the config lives as long as the process: keep the collector off it
-    return engine
+    return loading.load_engine(path, dry_run=dry_run, quiet=quiet, plugins=plugins,
+                               startup_level=startup_level, level=level)
 
 
 def printable(text: Any, limit: int = 0) -> str:

@@ -82,12 +82,14 @@ def run_dead_letters(args: argparse.Namespace) -> int:
 
 
 def _list(rows: list[Any], as_json: bool) -> int:
+    from ..server import queued
+
     if as_json:
         for row in rows:
             print(json.dumps({"id": row.id, "item": row.item, "received": _when(row.received),
                               "failed": _when(row.failed), "attempts": row.attempts,
                               "error": row.error, "redrive": row.redrive,
-                              "body": row.body.decode("utf-8", "replace")}))
+                              "body": queued.readable(row.body)}))
         return EXIT_OK
     if not rows:
         print("no dead letters")

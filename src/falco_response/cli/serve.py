@@ -12,10 +12,11 @@ import ssl
 import sys
 from typing import Any
 
+from .. import environment
 from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_QUEUE, EXIT_USAGE
 from .common import add_config_option, load_engine, missing_extra, require
 
-TOKEN_ENV = "FALCO_RESPONSE_TOKENS"
+TOKEN_ENV = environment.TOKENS
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,19 +28,19 @@ def add_parser(subparsers: Any) -> None:
                     "destructive action and no authentication unless --insecure-no-auth.")
     add_config_option(serve)
     env = os.environ.get
-    serve.add_argument("--host", default=env("FALCO_RESPONSE_HOST", "127.0.0.1"),
+    serve.add_argument("--host", default=env(environment.HOST, "127.0.0.1"),
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
-    serve.add_argument("--port", type=int, default=int(env("FALCO_RESPONSE_PORT", "8080")))
+    serve.add_argument("--port", type=int, default=int(env(environment.PORT, "8080")))
     serve.add_argument("--workers", type=int, default=4, metavar="N",
                        help="worker threads running actions (default 4)")
     serve.add_argument("--actions-in", choices=["process", "threads"], default="process",
                        help="process (default): the worker threads run in a child process, "
                             "so actions never take interpreter time from intake; threads: in "
                             "this process (one process, less memory)")
-    serve.add_argument("--queue", default=env("FALCO_RESPONSE_QUEUE", "falco-response-queue.db"),
+    serve.add_argument("--queue", default=env(environment.QUEUE, "falco-response-queue.db"),
                        metavar="PATH", help="the SQLite queue file, in an existing directory "
                        "(default: falco-response-queue.db in the current directory, or "
-                       "$FALCO_RESPONSE_QUEUE)")
+                       f"${environment.QUEUE})")
     serve.add_argument("--queue-max", type=int, default=10_000, metavar="N",
                        help="alerts held before answering 503 (default 10000)")
     serve.add_argument("--queue-sync", choices=["normal", "full"], default="normal",
@@ -151,7 +152,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_MISSING
 
     metrics = Metrics()
-    engine = load_engine(args, dry_run=args.dry_run, plugins=[metrics], startup_level="info")
+    # The runner's reporter counts outcomes in `metrics` (not the engine's hook).
+    engine = load_engine(args, dry_run=args.dry_run, startup_level="info")
     if engine is None:
         return EXIT_CONFIG
     try:
@@ -199,12 +201,14 @@ def run_serve(args: argparse.Namespace) -> int:
     pool = None
     if args.actions_in == "process":
         from ..server.action_process import ActionProcess, command_for
+        from ..server.runner import Reporter
 
         # The child runs actions, not intake: it gets the actions' secrets, not the tokens.
         env = {k: v for k, v in os.environ.items() if k != args.token_env}
-        pool = ActionProcess(queue, metrics, command_for(args.config, workers=args.workers,
-                                                         dry_run=args.dry_run),
-                             log=engine.log, env=env, retry=retry)
+        pool = ActionProcess(queue, Reporter(queue, log=engine.log, metrics=metrics,
+                                             retry=retry),
+                             command_for(args.config, workers=args.workers,
+                                         dry_run=args.dry_run), env=env)
     receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
     extra = []
     if args.console_port is not None:

@@ -10,14 +10,16 @@ custom engine built in code) keep them in the intake process (:mod:`.workers`).
 The durable queue stays in the intake process, which alone writes it. The two processes talk
 over a Unix socket pair, in length-prefixed msgpack frames:
 
-- intake to actions: ``[[id, body], ...]``, a batch of committed alerts, and ``"stop"``
+- intake to actions: ``[[id, body], ...]``, a batch of committed queue rows (:mod:`.queued`),
+  and ``"stop"``
   once intake drained (the socket closing without it means intake was killed: the child
   exits at once, since intake's queue still holds what the child had);
 - actions to intake: ``["ready", pid]`` once the config is loaded, then
   ``[[id, [[source, [[response, action, status, seconds], ...]], ...], error], ...]``:
   finished alerts, each with what the metrics count, and ``error`` None, or the text of what
   handling it raised. Intake then acknowledges the first kind in the queue, and retries (in
-  the end dead-letters) the second, as :mod:`.workers` does.
+  the end dead-letters) the second, through the same :class:`~.runner.Reporter` as
+  :mod:`.workers`.
 
 An alert is acknowledged only after its actions finished in the child. When the child dies,
 the alerts it held go back to the front of the queue and a new child starts (at-least-once, as
@@ -41,19 +43,21 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
 import msgspec
 
+from .runner import Handled, drain, handle_row, summarize
+
 if TYPE_CHECKING:  # the child needs none of these (nor prometheus-client)
-    from .dead_letters import RetryPolicy
-    from .metrics import Metrics
+    from ..engine import Engine
     from .queue import DurableQueue, Item
+    from .runner import Reporter
 
 _HEADER = struct.Struct("<I")
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder().decode
+_Finished = list[tuple[int, list[Handled], Optional[str]]]
 BATCH = 256
 """Most alerts sent to the child in one frame."""
 GATHER = 0.005
@@ -151,20 +155,17 @@ class ActionProcess:
 
     ``command`` starts the child (see :func:`command_for`); a feeder thread sends it batches
     taken from ``queue``, and a reader thread acknowledges what it finished and counts the
-    outcomes in ``metrics``.
+    outcomes through ``reporter`` (as :class:`~.workers.Workers` does).
     """
 
-    def __init__(self, queue: DurableQueue, metrics: Metrics, command: list[str], *, log: Any,
+    def __init__(self, queue: DurableQueue, reporter: Reporter, command: list[str], *,
                  env: dict[str, str] | None = None, startup_timeout: float = 120.0,
-                 max_restarts: int = 5, retry: RetryPolicy | None = None) -> None:
-        from .dead_letters import RetryPolicy
-
-        self.retry = retry or RetryPolicy()
+                 max_restarts: int = 5) -> None:
         self.queue = queue
-        self.metrics = metrics
+        self.reporter = reporter
         self.command = command
         self.env = env
-        self.log = log
+        self.log = reporter.log
         self.startup_timeout = startup_timeout
         self.max_restarts = max_restarts
         self._child: _Child | None = None
@@ -282,15 +283,8 @@ class ActionProcess:
         they are done, so the next death can only count against the alert that caused it.
         What was given back (the rest)."""
         error = f"the action process exited with {code} while handling it"
-        kept = []
-        for item in held:
-            item = replace(item, attempts=item.attempts + 1)
-            if item.attempts >= self.retry.max_attempts and self.queue.dead_letter(item, error):
-                self.log.error("alert moved to the dead-letter table", item=item.id,
-                               attempts=item.attempts, error=error)
-                self.metrics.dead_lettered.inc()
-                continue
-            kept.append(item)
+        kept = [item for item in (self.reporter.dead_letter_if_done(held_item, error)
+                                  for held_item in held) if item is not None]
         with self._suspects_lock:
             self._suspects = {item.id for item in kept}
         if kept:
@@ -298,61 +292,37 @@ class ActionProcess:
         return kept
 
     def _read_acks(self, child: _Child) -> None:
-        from .workers import handling_failed
-
-        record = self.metrics.record_handled
-        ack = self.queue.ack
+        finished = self.reporter.finished
         while True:
             try:
                 frame = read_frame(child.stream)
+                if frame is None:
+                    return
+                done = msgspec.convert(frame, _Finished)
             except OSError:  # reset: the child died with our frames unread
                 return
-            except ValueError as exc:  # msgspec.DecodeError is one
+            except ValueError as exc:  # msgspec.DecodeError and ValidationError are ones
                 # The stream cannot be trusted past this point: start a new child.
                 self.log.error("bad message from the action process; stopping it",
                                error=str(exc)[:200])
                 child.proc.kill()
                 return
-            if frame is None:
-                return
-            try:
-                finished = [(int(entry[0]), entry[1],
-                             None if len(entry) < 3 or entry[2] is None else str(entry[2]))
-                            for entry in frame]
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
-                self.log.error("bad message from the action process; stopping it",
-                               error=str(exc)[:200])
-                child.proc.kill()
-                return
             with child.lock:
-                items = [child.inflight.pop(item_id, None) for item_id, _, _ in finished]
+                items = [child.inflight.pop(item_id, None) for item_id, _, _ in done]
             if self._suspects:
                 with self._suspects_lock:
-                    self._suspects.difference_update(item_id for item_id, _, _ in finished)
-            for item, (item_id, handled, error) in zip(items, finished):
-                if error is not None:
-                    if item is not None:
-                        handling_failed(self.queue, item, error[:300], retry=self.retry,
-                                        log=self.log, metrics=self.metrics)
-                    continue
-                try:
-                    for source, outcomes in handled:
-                        record(source, outcomes)
-                except (TypeError, ValueError) as exc:  # a count lost, never an ack
-                    self.log.error("bad outcome report from the action process",
-                                   error=str(exc)[:200])
-                ack(item_id)
+                    self._suspects.difference_update(item_id for item_id, _, _ in done)
+            for item, (_, handled, error) in zip(items, done):
+                if item is not None:
+                    finished(item, handled, error)
 
     def drain(self, timeout: float) -> bool:
-        """Stop intake, let the child finish what is queued and in progress (up to
-        ``timeout`` seconds), then stop it and flush the queue; what is left stays on disk
-        for the next start. True when nothing was left over."""
-        self.queue.close_intake()
+        """See :func:`.runner.drain`: the child finishes what it holds, then exits."""
+        return drain(self.queue, timeout, busy=lambda: self.busy, alive=lambda: self.alive,
+                     stop=self._stop, log=self.log)
+
+    def _stop(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while (time.monotonic() < deadline and (self.queue.ready or self.busy)
-               and self.alive):
-            time.sleep(0.02)
-        drained = not (self.queue.ready or self.busy)
         self._stopping.set()
         with self._has_child:
             self._has_child.notify_all()
@@ -362,13 +332,6 @@ class ActionProcess:
         if child is not None:
             self._stop_child(child, max(0.0, deadline - time.monotonic()) + 1.0)
         self._reader.join(5.0)
-        left = self.queue.ready + self.busy
-        self.queue.stop()
-        if not drained:
-            self.log.warning("drain timed out; unfinished alerts stay queued for the next start",
-                             left=left)
-        return drained
-
 
     def _stop_child(self, child: _Child, timeout: float) -> None:
         """Ask ``child`` to finish what it holds and exit; kill it after ``timeout``."""
@@ -393,17 +356,10 @@ def command_for(config: str, *, workers: int, dry_run: bool) -> list[str]:
 
 # -- the action side --------------------------------------------------------------------------
 
-def _summary(results: Sequence[Any]) -> list[list[Any]]:
-    return [[r.alert.source, [[o.response, o.action, o.status.value, o.duration_ms / 1000.0]
-                              for o in r.outcomes]]
-            for r in results if r.alert is not None]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """The child: load the engine, say ready, run each alert it is sent on ``--workers``
+    """The child: load the engine, say ready, run each row it is sent on ``--workers``
     threads, report each finished one; finish everything and exit when intake closes."""
-    from ..cli import EXIT_CONFIG
-    from ..cli.common import load_engine
+    from ..loading import EXIT_CONFIG, load_engine
 
     # Signals are for the intake process: it drains, then closes the socket, and we finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -411,90 +367,115 @@ def main(argv: Sequence[str] | None = None) -> int:
     # When the CPU is short, intake (answering Falco, committing) goes first; actions wait on
     # the network most of the time and catch up as soon as the CPU is free.
     os.nice(NICE)
+    args = _child_arguments(argv)
+    sock = socket.socket(fileno=args.fd)
+    engine = load_engine(args.config, dry_run=args.dry_run)
+    if engine is None:
+        return EXIT_CONFIG
+    child = _ChildSide(engine, sock, max(1, args.workers))
+    send_frame(sock, ["ready", os.getpid()])
+    child.start()
+    child.receive()
+    child.finish()
+    engine.close()
+    return 0
+
+
+def _child_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="falco-response action process")
     parser.add_argument("--config", required=True)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--fd", type=int, required=True)
-    args = parser.parse_args(argv)
-    sock = socket.socket(fileno=args.fd)
-    engine = load_engine(argparse.Namespace(config=args.config), dry_run=args.dry_run)
-    if engine is None:
-        return EXIT_CONFIG
-    log = engine.log
-    work: queues.SimpleQueue[tuple[int, bytes] | None] = queues.SimpleQueue()
-    done: queues.SimpleQueue[list[Any] | None] = queues.SimpleQueue()
+    return parser.parse_args(argv)
 
-    def run_actions() -> None:
-        while (item := work.get()) is not None:
+
+class _ChildSide:
+    """The child's threads: ``workers`` handle rows from ``work``, one reporter sends what
+    they finished to intake in batches; the main thread reads intake's frames."""
+
+    def __init__(self, engine: Engine, sock: socket.socket, workers: int) -> None:
+        self.engine = engine
+        self.sock = sock
+        self.log = engine.log
+        self.work: queues.SimpleQueue[tuple[int, bytes] | None] = queues.SimpleQueue()
+        self.done: queues.SimpleQueue[tuple[int, list[Handled], str | None] | None] = \
+            queues.SimpleQueue()
+        self.workers = [threading.Thread(target=self.run_rows, name=f"worker-{i}",
+                                         daemon=True) for i in range(workers)]
+        self.reporter = threading.Thread(target=self.report, name="reporter", daemon=True)
+
+    def start(self) -> None:
+        for thread in [*self.workers, self.reporter]:
+            thread.start()
+
+    def run_rows(self) -> None:
+        while (item := self.work.get()) is not None:
             item_id, body = item
             error = None
             try:
-                handled = _summary(engine.handle(body))
+                handled = summarize(handle_row(self.engine, body))
             except Exception as exc:  # the engine returns failures as values; belt and braces
                 error = f"{type(exc).__name__}: {exc}"[:300]
-                log.error("worker failed on an alert", item=item_id, error=error)
+                self.log.error("worker failed on an alert", item=item_id, error=error)
                 handled = []
-            done.put([item_id, handled, error])
+            self.done.put((item_id, handled, error))
 
-    def report() -> None:
+    def report(self) -> None:
+        """Send what the workers finished, gathered into frames, until told to stop."""
         finished = False
         while not finished:
-            first = done.get()
-            batch = []
-            if first is None:
-                finished = True
-            else:
-                batch.append(first)
-            while not finished:
-                try:
-                    more = done.get_nowait()
-                except queues.Empty:
-                    break
-                if more is None:
-                    finished = True
-                else:
-                    batch.append(more)
+            batch, finished = self._gather()
             if batch:
                 try:
-                    send_frame(sock, batch)
+                    send_frame(self.sock, batch)
                 except OSError:
                     return  # intake is gone: what we finished is worked again after restart
                 if not finished:
                     time.sleep(GATHER)
 
-    send_frame(sock, ["ready", os.getpid()])
-    workers = [threading.Thread(target=run_actions, name=f"worker-{i}", daemon=True)
-               for i in range(max(1, args.workers))]
-    reporter = threading.Thread(target=report, name="reporter", daemon=True)
-    for thread in [*workers, reporter]:
-        thread.start()
-    stream = sock.makefile("rb")
-    while True:
-        try:
-            frame = read_frame(stream)
-        except (OSError, ValueError) as exc:
-            log.error("bad message from intake", error=str(exc)[:200])
-            frame = None
-        if frame == "stop":
-            break
-        if frame is None:
-            # Intake died without stopping us (killed): what we hold is still in its queue
-            # and is worked again when it restarts, so finishing it here would act twice.
-            log.error("intake went away; exiting without finishing", pid=os.getpid())
-            os._exit(1)
-        for item_id, body in frame:
-            work.put((item_id, body))
-    for _ in workers:
-        work.put(None)
-    for thread in workers:
-        thread.join()
-    done.put(None)
-    reporter.join()
-    close = getattr(engine, "close", None)
-    if callable(close):
-        close()
-    return 0
+    def _gather(self) -> tuple[list[tuple[int, list[Handled], str | None]], bool]:
+        """What is finished now (waiting for the first), and whether the end was seen."""
+        first = self.done.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while True:
+            try:
+                more = self.done.get_nowait()
+            except queues.Empty:
+                return batch, False
+            if more is None:
+                return batch, True
+            batch.append(more)
+
+    def receive(self) -> None:
+        """Queue each row intake sends until it says ``stop``; exit at once if it died."""
+        stream = self.sock.makefile("rb")
+        while True:
+            try:
+                frame = read_frame(stream)
+            except (OSError, ValueError) as exc:
+                self.log.error("bad message from intake", error=str(exc)[:200])
+                frame = None
+            if frame == "stop":
+                return
+            if frame is None:
+                # Intake died without stopping us (killed): what we hold is still in its
+                # queue and is worked again when it restarts, so finishing it would act twice.
+                self.log.error("intake went away; exiting without finishing", pid=os.getpid())
+                os._exit(1)
+            for item_id, body in frame:
+                self.work.put((item_id, body))
+
+    def finish(self) -> None:
+        """Let the workers finish every queued row, then the reporter send the last."""
+        for _ in self.workers:
+            self.work.put(None)
+        for thread in self.workers:
+            thread.join()
+        self.done.put(None)
+        self.reporter.join()
 
 
 if __name__ == "__main__":

@@ -5,15 +5,17 @@
 ``POST /sns``  an Amazon SNS HTTP(S) subscription (only when topics are allowed).
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
-A request is answered 2xx only after its alert is committed to the queue; the actions run
-later, in worker threads. Every refusal says why in ``{"error": ...}`` and is counted.
+A request is read once (:func:`falco_response.reading.read_payload`) and answered 2xx only
+after its alerts are committed to the queue, normalized (:mod:`.queued`); a runner
+(:mod:`.runner`) has the engine handle them later. Every refusal says why in
+``{"error": ...}`` and is counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +30,11 @@ from starlette.routing import Route
 from ..alert import Alert
 from ..engine import Engine
 from ..errors import ParseError
-from ..parsing import decode, fast_alert, nesting_error, split_batch
+from ..parsing import decode, nesting_error
+from ..reading import ParseFailure, Parsers, read_payload
+from . import queued
 from .auth import TokenChecker, TokenError
-from .intake import AlertEndpoint
+from .intake import AlertEndpoint, read_limited
 from .metrics import Metrics
 from .dead_letters import RetryPolicy
 from .queue import DurableQueue, QueueClosed, QueueDiskFull, QueueFull, QueueWriteError
@@ -38,7 +42,8 @@ from .refusal import Refused, single_authorization
 from .senders import (INTAKE_METHODS, SIDEKICK_TALON, TEXT_OUTPUT, is_falcosidekick,
                       not_found_handler, with_trailing_slashes)
 from .sns import SnsError, SnsVerifier
-from .workers import Pool, Workers
+from .runner import Reporter, Runner
+from .workers import Workers
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
 _encode = msgspec.json.Encoder().encode
@@ -60,17 +65,22 @@ class ServerOptions:
 
 
 class Receiver:
-    """The state behind the routes: engine, queue, workers, metrics and options."""
+    """The state behind the routes: the parsers, queue, runner, metrics and options.
 
-    def __init__(self, engine: Engine, queue: DurableQueue, workers: Pool, metrics: Metrics,
-                 options: ServerOptions) -> None:
-        self.engine = engine
+    Intake needs only the plugins' parsers (``parsers``) and a log; ``close`` (the engine's,
+    when it runs in this process) is called once the runner drained."""
+
+    def __init__(self, parsers: Parsers, queue: DurableQueue, workers: Runner,
+                 metrics: Metrics, options: ServerOptions, *, log: Any,
+                 close: Callable[[], None] | None = None) -> None:
+        self.parsers = parsers
         self.queue = queue
         self.workers = workers
         self.metrics = metrics
         self.options = options
         self.draining = False
-        self.log = engine.log
+        self.log = log
+        self.close = close
         metrics.queue_depth.set_function(lambda: len(queue))
         metrics.dead_letters.set_function(lambda: queue.dead_letters)
         metrics.disk_full.set_function(lambda: 1 if queue.disk_full else 0)
@@ -101,67 +111,42 @@ class Receiver:
     def check_type(self, request: Request, allowed: tuple[str, ...]) -> None:
         self.check_media_type(request.headers.get("content-type", ""), allowed)
 
+    @property
+    def body_limit(self) -> int:
+        return self.options.body_limit
+
     def too_large(self) -> Refused:
         return Refused(413, "too_large", f"body is over the {self.options.body_limit}-byte "
                        "limit", {"Connection": "close"})
 
     async def read_body(self, request: Request) -> bytes:
         """The body, refused with 413 as soon as it passes the limit (not after reading it)."""
-        limit = self.options.body_limit
-        too_large = self.too_large()
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise too_large
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_limited(request.receive, request.headers.get("content-length"),
+                                  self.options.body_limit, self.too_large)
 
-    def parse(self, body: bytes) -> list[Alert]:
-        """Every alert in the body, with the engine's own parsers and error texts; refused
-        with 400 when the body holds no alert (an empty batch) or any parser fails, whatever
-        it raises: intake answers 202 only for a payload that holds at least one alert."""
+    def parse(self, payload: bytes | dict[str, Any]) -> list[tuple[str | None, Alert]]:
+        """Every alert in the payload (with its message id), read by the one reader the
+        engine uses; refused with 400 when the payload holds no alert (an empty batch) or any
+        message fails, whatever a parser raises: intake answers 202 only for a payload that
+        holds at least one alert, and all of them."""
         try:
-            alerts = self._parse(body)
-        except Refused:
-            raise
-        except RecursionError:
-            raise Refused(400, "bad_json", str(nesting_error())) from None
-        except Exception as exc:  # a plugin's parser: its failure is the payload's refusal
+            parsed = read_payload(self.parsers, payload)
+        except Exception as exc:  # read_payload returns failures as values; belt and braces
             raise Refused(400, "not_alert", f"a parser failed on the message: "
                           f"{type(exc).__name__}") from None
+        alerts = []
+        for message_id, alert in parsed:
+            if isinstance(alert, ParseFailure):
+                raise _refusal(alert)
+            alerts.append((message_id, alert))
         if not alerts:
             raise Refused(400, "not_alert", "the payload holds no alert (an empty batch)")
         return alerts
 
-    def _parse(self, body: bytes) -> list[Alert]:
-        if self.engine.plugins.only_builtin_parser:
-            alert = fast_alert(body)  # a plain Falco alert: one typed decode
-            if alert is not None:
-                return [alert]
+    async def enqueue(self, alerts: list[tuple[str | None, Alert]]) -> int:
+        """Commit ``alerts`` to the queue (one row); its id once it is on disk."""
         try:
-            payload = decode(body)
-        except ParseError as exc:
-            raise Refused(400, "bad_json", str(exc)) from None
-        alerts = []
-        for _, message in split_batch(payload):
-            try:
-                alert = self.engine.plugins.parse_alert(message)
-            except ParseError as exc:
-                raise Refused(400, "not_alert", str(exc)) from None
-            if alert is None:
-                raise Refused(400, "not_alert", "no parser recognised the message")
-            alerts.append(alert)
-        return alerts
-
-    async def enqueue(self, body: bytes, alerts: list[Alert]) -> int:
-        """Commit ``body`` to the queue; its id once it is on disk."""
-        try:
-            future = self.queue.submit_async(body)
+            future = self.queue.submit_async(queued.encode(alerts))
         except QueueFull:
             raise Refused(503, "queue_full", "the queue is full; retry later",
                           {"Retry-After": str(self.options.retry_after)}) from None
@@ -179,7 +164,7 @@ class Receiver:
         except QueueWriteError:
             raise Refused(503, "queue_error", "the queue could not store the alert; retry "
                           "later", {"Retry-After": str(self.options.retry_after)}) from None
-        for alert in alerts:
+        for _, alert in alerts:
             self.metrics.count_received(alert.source)
         return item_id
 
@@ -239,7 +224,7 @@ class Receiver:
                 self.log.warning("SNS message ignored", type=kind,
                                  topic=message.get("TopicArn"))
                 return Response(_encode({"ignored": kind}), 200, media_type="application/json")
-            item_id = await self.enqueue(body, self.parse(body))
+            item_id = await self.enqueue(self.parse(message))  # decoded once, above
             return Response(_encode({"queued": item_id}), 202, media_type="application/json")
         except Refused as exc:
             return self.refuse(exc)
@@ -305,9 +290,8 @@ class Receiver:
             self.draining = True
             drained = await anyio.to_thread.run_sync(self.workers.drain,
                                                      self.options.drain_timeout)
-            close = getattr(self.engine, "close", None)  # engines with a state store
-            if callable(close):
-                close()
+            if self.close is not None:
+                self.close()
             self.log.warning("stopped", drained=drained)
 
     def app(self, *, check_tokens: bool | None = None, lifespan: bool = True) -> _Front:
@@ -352,13 +336,21 @@ class _Front:
         else:
             await self.rest(scope, receive, send)
 
-def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int = 4,
-                   options: ServerOptions | None = None, pool: Pool | None = None) -> Receiver:
-    """Wire a receiver: ``engine`` must have been built with ``plugins=[metrics]``. Actions
-    run in ``workers`` threads of this process, unless ``pool`` (an
-    :class:`~.action_process.ActionProcess`) runs them elsewhere."""
-    if pool is None:
-        pool = Workers(queue, engine.handle, count=workers, log=engine.log,
-                       retry=(options or ServerOptions()).retry, metrics=metrics)
-    return Receiver(engine, queue, pool, metrics, options or ServerOptions())
+def _refusal(failure: ParseFailure) -> Refused:
+    if failure.kind == "parser_raised":  # its type only: the text may echo the alert
+        return Refused(400, "not_alert", f"a parser failed on the message: {failure.exception}")
+    return Refused(400, "bad_json" if failure.kind == "bad_json" else "not_alert", failure.error)
 
+
+def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int = 4,
+                   options: ServerOptions | None = None, pool: Runner | None = None) -> Receiver:
+    """Wire a receiver around ``engine``'s parsers. Actions run in ``workers`` threads of
+    this process, unless ``pool`` (an :class:`~.action_process.ActionProcess`) runs them
+    elsewhere. Outcomes are counted in ``metrics`` by the runner's reporter: do not also
+    register ``metrics`` as a plugin of ``engine`` (it would count each alert twice)."""
+    options = options or ServerOptions()
+    if pool is None:
+        reporter = Reporter(queue, log=engine.log, metrics=metrics, retry=options.retry)
+        pool = Workers(queue, engine, reporter, count=workers)
+    return Receiver(engine.plugins, queue, pool, metrics, options, log=engine.log,
+                    close=engine.close)

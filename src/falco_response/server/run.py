@@ -23,7 +23,7 @@ from .health import HealthServer
 from .http_limits import HttpLimits, protocol_class
 from .metrics import Metrics
 from .queue import DurableQueue
-from .workers import Pool
+from .runner import Runner
 
 
 class UnsafeConfig(Exception):
@@ -78,7 +78,7 @@ def check_auth(engine: Engine, listen: Listen, options: ServerOptions, *,
 
 
 def prepare(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int,
-            options: ServerOptions, pool: Pool | None = None) -> Receiver:
+            options: ServerOptions, pool: Runner | None = None) -> Receiver:
     return build_receiver(engine, metrics, queue, workers=workers, options=options, pool=pool)
 
 
