@@ -130,8 +130,9 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
 
 MAX_YAML_ALIASES = 10_000
 MAX_YAML_VALUES = 250_000
-"""A config may use anchors and aliases, but not expand past this many values once every
-alias is followed (a "billion laughs" document is refused before it is built)."""
+"""A config may use anchors and aliases, but its aliases may not add more than this many
+values once every one is followed (a "billion laughs" document is refused before it is
+built). Values written out count once: a config of 10,000 responses has more."""
 MAX_YAML_DEPTH = 64
 
 
@@ -147,7 +148,10 @@ def _load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_expansion(node)
+        if "&" in text:  # an alias needs an anchor: without one nothing can expand
+            _check_expansion(node)
+        else:
+            _check_depth(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -158,6 +162,7 @@ def _check_expansion(root: Any) -> None:
     node's size is computed once (memoised), iteratively (no recursion)."""
     sizes: dict[int, int] = {}
     aliases = 0
+    written = 0  # the distinct nodes, values written out in the text
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
     while stack:
@@ -167,7 +172,8 @@ def _check_expansion(root: Any) -> None:
         if done:
             on_path.discard(key)
             sizes[key] = total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_YAML_VALUES:
+            written += 1
+            if total > written + MAX_YAML_VALUES:  # what aliases add, at most
                 raise _Refused(f"not loaded: the YAML expands to more than {MAX_YAML_VALUES:,} "
                                "values once its aliases are followed (a 'billion laughs'?)")
             continue
@@ -184,6 +190,22 @@ def _check_expansion(root: Any) -> None:
                     raise _Refused(f"not loaded: more than {MAX_YAML_ALIASES:,} YAML aliases")
                 continue
             stack.append((child, depth + 1, False))
+
+
+def _check_depth(root: Any) -> None:
+    """The nesting limit for a document without aliases, level by level (no recursion)."""
+    level, depth = [root], 1
+    while level:
+        if depth > MAX_YAML_DEPTH:
+            raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
+        deeper: list[Any] = []
+        for node in level:
+            if isinstance(node, yaml.SequenceNode):
+                deeper.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for pair in node.value:
+                    deeper.extend(pair)
+        level, depth = deeper, depth + 1
 
 
 def _children(node: Any) -> list[Any]:
