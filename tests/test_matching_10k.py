@@ -98,3 +98,39 @@ def test_exactly_the_depth_limit_loads_without_anchors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:  # ``x`` is not a config key: it got that far
         Engine.from_config(path, entry_points=False)
     assert "nested deeper" not in info.value.problems[0].reason
+
+
+@pytest.mark.parametrize("text", [
+    "version: 1\nresponses:\n- {name: r, match: {rule: [a, b]}, actions: [{type: log}]}\n",
+    "a: 1\nb: 0x1f\nc: 1_000\nd: 1.5e3\ne: .inf\nf: true\ng: ~\nh: null\ni: 'x: y'\nj: \"\\u00e9\"\n",
+    "when: 2026-12-01\nat: 2026-12-01T20:00:00Z\nbin: !!binary aGVsbG8=\nset: !!set {a, b}\n",
+    "base: {<<: {x: 1, y: 2}, y: 3}\nlist: [1, [2, [3, {k: v}]], '', !!str 5]\n",
+    "? [a, b]\n: complex\n",
+    "1: one\n2.5: half\ntrue: yes\nnull: nothing\ndup: 1\ndup: 2\n",
+    "- a\n- - b\n  - {c: d}\n- !!omap [{x: 1}, {y: 2}]\n",
+    "",
+    "just text\n",
+])
+def test_the_direct_construction_builds_what_the_yaml_loader_builds(text: str) -> None:
+    from falco_response.config import _load_yaml
+    try:
+        wanted = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        with pytest.raises(type(exc)):
+            _load_yaml(text)
+        return
+    got = _load_yaml(text)
+    assert got == wanted and type(got) is type(wanted)
+    assert repr(got) == repr(wanted)  # the same types all the way down, in the same order
+
+
+@pytest.mark.parametrize("wrap", ["{<<: {k: %s}}", "!!set {? %s}", "[{<<: {k: %s}}]"])
+def test_nesting_under_what_the_loader_builds_itself_is_refused(tmp_path: Path,
+                                                                 wrap: str) -> None:
+    deep = MAX_YAML_DEPTH + 3
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nx: " + wrap % ("[" * deep + "]" * deep) + "\n")
+    with pytest.raises(ConfigError) as info:
+        Engine.from_config(path, entry_points=False)
+    assert info.value.problems[0].reason == \
+        f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels"

@@ -150,11 +150,33 @@ def _load_yaml(text: str) -> Any:
             return None
         if "&" in text:  # an alias needs an anchor: without one nothing can expand
             _check_expansion(node)
-        else:
-            _check_depth(node)
-        return loader.construct_document(node)
+            return loader.construct_document(node)
+        return _construct(loader, node, 1)
     finally:
         loader.dispose()
+
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_KEYS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null"))
+
+
+def _construct(loader: Any, node: Any, depth: int) -> Any:
+    """What ``loader.construct_document(node)`` builds, for a tree without aliases, nesting
+    checked on the way down: text, lists and mappings with plain keys directly (most of a
+    config), anything else (numbers, merge keys, timestamps...) by the loader itself."""
+    if depth > MAX_YAML_DEPTH:
+        raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
+    tag = node.tag
+    if tag == _TAG + "str":
+        return node.value
+    deeper = depth + 1
+    if tag == _TAG + "seq":
+        return [_construct(loader, child, deeper) for child in node.value]
+    if tag == _TAG + "map" and all(key.tag in _PLAIN_KEYS for key, _ in node.value):
+        return {_construct(loader, key, deeper): _construct(loader, value, deeper)
+                for key, value in node.value}
+    _check_depth(node, depth)
+    return loader.construct_object(node, deep=True)
 
 
 def _check_expansion(root: Any) -> None:
@@ -192,9 +214,9 @@ def _check_expansion(root: Any) -> None:
             stack.append((child, depth + 1, False))
 
 
-def _check_depth(root: Any) -> None:
-    """The nesting limit for a document without aliases, level by level (no recursion)."""
-    level, depth = [root], 1
+def _check_depth(root: Any, depth: int) -> None:
+    """The nesting limit below ``root`` (at ``depth``), level by level (no recursion)."""
+    level = [root]
     while level:
         if depth > MAX_YAML_DEPTH:
             raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
