@@ -130,8 +130,9 @@ def interpolate(data: Any, problems: _Problems, path: str = "") -> Any:
 
 MAX_YAML_ALIASES = 10_000
 MAX_YAML_VALUES = 250_000
-"""A config may use anchors and aliases, but not expand past this many values once every
-alias is followed (a "billion laughs" document is refused before it is built)."""
+"""A config may use anchors and aliases, but its aliases may not add more than this many
+values once every one is followed (a "billion laughs" document is refused before it is
+built). Values written out count once: a config of 10,000 responses has more."""
 MAX_YAML_DEPTH = 64
 
 
@@ -171,10 +172,35 @@ def _load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_expansion(node)
-        return loader.construct_document(node)
+        if "&" in text:  # an alias needs an anchor: without one nothing can expand
+            _check_expansion(node)
+            return loader.construct_document(node)
+        return _construct(loader, node, 1)
     finally:
         loader.dispose()
+
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_KEYS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null"))
+
+
+def _construct(loader: Any, node: Any, depth: int) -> Any:
+    """What ``loader.construct_document(node)`` builds, for a tree without aliases, nesting
+    checked on the way down: text, lists and mappings with plain keys directly (most of a
+    config), anything else (numbers, merge keys, timestamps...) by the loader itself."""
+    if depth > MAX_YAML_DEPTH:
+        raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
+    tag = node.tag
+    if tag == _TAG + "str":
+        return node.value
+    deeper = depth + 1
+    if tag == _TAG + "seq":
+        return [_construct(loader, child, deeper) for child in node.value]
+    if tag == _TAG + "map" and all(key.tag in _PLAIN_KEYS for key, _ in node.value):
+        return {_construct(loader, key, deeper): _construct(loader, value, deeper)
+                for key, value in node.value}
+    _check_depth(node, depth)
+    return loader.construct_object(node, deep=True)
 
 
 def _check_expansion(root: Any) -> None:
@@ -182,6 +208,7 @@ def _check_expansion(root: Any) -> None:
     node's size is computed once (memoised), iteratively (no recursion)."""
     sizes: dict[int, int] = {}
     aliases = 0
+    written = 0  # the distinct nodes, values written out in the text
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
     while stack:
@@ -191,7 +218,8 @@ def _check_expansion(root: Any) -> None:
         if done:
             on_path.discard(key)
             sizes[key] = total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_YAML_VALUES:
+            written += 1
+            if total > written + MAX_YAML_VALUES:  # what aliases add, at most
                 raise _Refused(f"not loaded: the YAML expands to more than {MAX_YAML_VALUES:,} "
                                "values once its aliases are followed (a 'billion laughs'?)")
             continue
@@ -208,6 +236,22 @@ def _check_expansion(root: Any) -> None:
                     raise _Refused(f"not loaded: more than {MAX_YAML_ALIASES:,} YAML aliases")
                 continue
             stack.append((child, depth + 1, False))
+
+
+def _check_depth(root: Any, depth: int) -> None:
+    """The nesting limit below ``root`` (at ``depth``), level by level (no recursion)."""
+    level = [root]
+    while level:
+        if depth > MAX_YAML_DEPTH:
+            raise _Refused(f"not loaded: nested deeper than {MAX_YAML_DEPTH} levels")
+        deeper: list[Any] = []
+        for node in level:
+            if isinstance(node, yaml.SequenceNode):
+                deeper.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for pair in node.value:
+                    deeper.extend(pair)
+        level, depth = deeper, depth + 1
 
 
 def _children(node: Any) -> list[Any]:

@@ -25,6 +25,7 @@ from .matching import Atom, CompiledMatch, _key
 T = TypeVar("T")
 _Key = tuple[str, Priority, str, frozenset[str]]
 _Field = tuple[str, "str | None"]
+_Plan = tuple[list[int], tuple[tuple[str, "str | None", Any], ...]]
 _DEPTH = 3  # a response is indexed by its exact rules and up to three equals/in conditions
 
 
@@ -50,12 +51,19 @@ class _Node:
                 child = table[value] = _Node()
             child.add(i, deeper)
 
-    def freeze(self) -> _Node:
-        for table in self.tables.values():
+    def freeze(self, header_of: Sequence[int]) -> frozenset[int]:
+        """Make ``tables`` a tuple of (field, table, headers found under it); returns the
+        header ids of every response at or below this node."""
+        below = {header_of[i] for i in self.rest}
+        frozen = []
+        for field, table in self.tables.items():
+            under: set[int] = set()
             for child in table.values():
-                child.freeze()
-        self.tables = tuple(self.tables.items())
-        return self
+                under |= child.freeze(header_of)
+            frozen.append((field, table, tuple(sorted(under))))
+            below |= under
+        self.tables = tuple(frozen)
+        return frozenset(below)
 
 
 class ResponseIndex(Generic[T]):
@@ -115,40 +123,45 @@ class ResponseIndex(Generic[T]):
             else:
                 self._root.add(i, anchors)
         for node in self._by_rule.values():
-            node.freeze()
-        self._root.freeze()
-        self._seen_keys: dict[_Key, tuple[dict[int, bool], dict[_Node, list[int]]]] = {}
+            node.freeze(self._header_of)
+        self._root.freeze(self._header_of)
+        self._seen_keys: dict[_Key, tuple[dict[int, bool], dict[_Node, _Plan]]] = {}
 
-    def _key_state(self, key: _Key) -> tuple[dict[int, bool], dict[_Node, list[int]]]:
-        """Per alert key: header answers, and each node's responses that the key admits."""
+    def _key_state(self, key: _Key) -> tuple[dict[int, bool], dict[_Node, _Plan]]:
+        """Per alert key: header answers, and each node's plan for alerts of that key."""
         if len(self._seen_keys) >= self._CACHE_MAX:
             self._seen_keys.clear()
-        state: tuple[dict[int, bool], dict[_Node, list[int]]] = ({}, {})
+        state: tuple[dict[int, bool], dict[_Node, _Plan]] = ({}, {})
         self._seen_keys[key] = state
         return state
 
-    def _admitted(self, alert: Alert, node: _Node, decided: dict[int, bool],
-                  admitted: dict[_Node, list[int]]) -> list[int]:
-        found = []
-        header_of, headers = self._header_of, self._headers
-        for i in node.rest:
-            hid = header_of[i]
-            ok = decided.get(hid)
-            if ok is None:
-                ok = decided[hid] = headers[hid].header_ok(alert)
-            if ok:
-                found.append(i)
-        admitted[node] = found
-        return found
+    def _plan(self, alert: Alert, node: _Node, decided: dict[int, bool],
+              plans: dict[_Node, _Plan]) -> _Plan:
+        """A node's responses whose headers admit the alert's key, and the tables worth a
+        lookup: those with such a response below them (the others cannot add a candidate)."""
+        headers = self._headers
+
+        def ok(hid: int) -> bool:
+            answer = decided.get(hid)
+            if answer is None:
+                answer = decided[hid] = headers[hid].header_ok(alert)
+            return answer
+
+        header_of = self._header_of
+        found = [i for i in node.rest if ok(header_of[i])]
+        tables = tuple((name, alt, table) for (name, alt), table, under in node.tables
+                       if any(ok(hid) for hid in under))
+        plan = plans[node] = (found, tables)
+        return plan
 
     def matching(self, alert: Alert) -> list[T]:
         key: _Key = (alert.rule, alert.priority, alert.source, alert.tags)
         state = self._seen_keys.get(key)
         if state is None:
             state = self._key_state(key)
-        decided, admitted = state
+        decided, plans = state
         fields: Mapping[str, Any] = alert.output_fields
-        keys: dict[_Field, Any] = {}
+        keys: dict[str, Any] = {}  # the alt spelling follows from the name
         stack = [self._root]
         by_rule = self._by_rule.get(alert.rule)
         if by_rule is not None:
@@ -157,21 +170,22 @@ class ResponseIndex(Generic[T]):
         several = False
         while stack:  # the nodes the alert's rule and field values lead to
             node = stack.pop()
-            if node.rest:
-                some = admitted.get(node)
-                if some is None:
-                    some = self._admitted(alert, node, decided, admitted)
-                if some and candidates:
+            plan = plans.get(node)
+            if plan is None:
+                plan = self._plan(alert, node, decided, plans)
+            some, tables = plan
+            if some:
+                if candidates:
                     candidates, several = candidates + some, True
-                elif some:
+                else:
                     candidates = some
-            for field, table in node.tables:
-                value = keys.get(field, keys)
+            for name, alt, table in tables:
+                value = keys.get(name, keys)
                 if value is keys:  # each field's comparison key, once per alert
-                    value = fields.get(field[0])
-                    if value is None and field[1] is not None:
-                        value = fields.get(field[1])
-                    value = keys[field] = None if value is None else _key(value)
+                    value = fields.get(name)
+                    if value is None and alt is not None:
+                        value = fields.get(alt)
+                    value = keys[name] = None if value is None else _key(value)
                 if value is not None:
                     child = table.get(value)
                     if child is not None:
