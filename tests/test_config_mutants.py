@@ -1,0 +1,74 @@
+"""The YAML limits of config.py, at their exact edges (mutation testing found them untested:
+``tox -e mutation -- config``). A limit is N: N loads, N + 1 is refused with its reason."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from falco_response.config import (MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_VALUES,
+                                   _load_yaml, _Refused)
+
+VALUES = (f"not loaded: the YAML expands to more than {MAX_YAML_VALUES:,} values once its "
+          "aliases are followed (a 'billion laughs'?)")
+
+
+def expanding_to(values: int) -> str:
+    """A sequence that is ``values`` values in all, itself included: ``[&a A, [[*a], ...], 1,
+    ...]`` where ``A`` is 999 scalars (1,000 values) and each ``[*a]`` 1,001 values, without
+    a text of that size."""
+    wrappers = (values - 1002) // 1001 - 1
+    rest = values - 1002 - 1001 * wrappers
+    block = "[" + ", ".join(["1"] * 999) + "]"
+    return "[" + ", ".join([f"&a {block}", "[" + ", ".join(["[*a]"] * wrappers) + "]",
+                            *["1"] * rest]) + "]"
+
+
+def test_a_document_of_exactly_the_value_limit_loads() -> None:
+    loaded = _load_yaml(expanding_to(MAX_YAML_VALUES))
+    a, wrapped, *rest = loaded
+    assert 1 + (1 + len(a)) + (1 + len(wrapped) * (2 + len(a))) + len(rest) == MAX_YAML_VALUES
+
+
+def test_one_value_more_is_refused_with_its_reason() -> None:
+    with pytest.raises(_Refused, match=f"^{re.escape(VALUES)}$"):
+        _load_yaml(expanding_to(MAX_YAML_VALUES + 1))
+
+
+def nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_nesting_to_exactly_the_depth_limit_loads() -> None:
+    value = _load_yaml(nested(MAX_YAML_DEPTH))
+    for _ in range(MAX_YAML_DEPTH - 1):
+        (value,) = value
+    assert value == []
+
+
+def test_one_level_deeper_is_refused_with_its_reason() -> None:
+    with pytest.raises(_Refused, match=f"^not loaded: nested deeper than {MAX_YAML_DEPTH} levels$"):
+        _load_yaml(nested(MAX_YAML_DEPTH + 1))
+
+
+def aliased(wrappers: int) -> str:
+    """``[&a [1], [[*a], [*a], ...]]``, which follows ``wrappers`` aliases: a value whose size
+    is already known is counted as one alias, not walked again."""
+    return "[&a [1], [" + ", ".join(["[*a]"] * wrappers) + "]]"
+
+
+def test_exactly_the_alias_limit_loads() -> None:
+    loaded = _load_yaml(aliased(MAX_YAML_ALIASES))
+    assert len(loaded[1]) == MAX_YAML_ALIASES
+
+
+def test_one_alias_more_is_refused_with_its_reason() -> None:
+    with pytest.raises(_Refused, match=f"^not loaded: more than {MAX_YAML_ALIASES:,} YAML aliases$"):
+        _load_yaml(aliased(MAX_YAML_ALIASES + 1))
+
+
+@pytest.mark.parametrize("text", ["&a [*a]", "&a [1, [2, *a]]", "&a {k: [*a]}"])
+def test_a_value_that_contains_itself_is_refused_with_its_reason(text: str) -> None:
+    with pytest.raises(_Refused, match="^not loaded: an alias refers to a value that contains it$"):
+        _load_yaml(text)
