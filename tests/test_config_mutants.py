@@ -72,3 +72,18 @@ def test_one_alias_more_is_refused_with_its_reason() -> None:
 def test_a_value_that_contains_itself_is_refused_with_its_reason(text: str) -> None:
     with pytest.raises(_Refused, match="^not loaded: an alias refers to a value that contains it$"):
         _load_yaml(text)
+
+
+def test_an_alias_beside_other_values_loads_them_all() -> None:
+    # Whichever [*a...] is walked second meets `a` already sized: it counts one alias and
+    # still walks the values beside it.
+    assert _load_yaml("[&a [1], [[*a], [*a, 5]]]") == [[1], [[[1]], [[1], 5]]]
+    assert _load_yaml("[&a [1], [[*a, 5], [*a]]]") == [[1], [[[1], 5], [[1]]]]
+
+
+def test_an_action_that_is_not_a_mapping_leaves_the_types_unknown() -> None:
+    from falco_response.config import action_types_in
+
+    assert action_types_in({"actions": {"a": "delete-pod"}}) is None
+    assert action_types_in({"responses": [{"actions": [{"type": "log"}, "named"]}],
+                            "actions": {"named": {"type": "slack"}}}) == {"log", "slack"}
