@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import msgspec
 import pytest
 
 from falco_response.config import (MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_VALUES,
@@ -87,3 +89,30 @@ def test_an_action_that_is_not_a_mapping_leaves_the_types_unknown() -> None:
     assert action_types_in({"actions": {"a": "delete-pod"}}) is None
     assert action_types_in({"responses": [{"actions": [{"type": "log"}, "named"]}],
                             "actions": {"named": {"type": "slack"}}}) == {"log", "slack"}
+
+
+class _Knob(msgspec.Struct):
+    level: int = 1
+
+
+def test_an_action_type_with_undo_binds_its_undo_for_the_actions_parameters() -> None:
+    from falco_response.actions import ActionRegistry
+    from falco_response.config import load_config
+
+    given: list[Any] = []
+
+    def make_undo(params: Any) -> Any:
+        given.append(params)
+        return ("undo", params.level)
+
+    registry = ActionRegistry()
+    register = registry.register_for("test")
+    register("knob", lambda params: lambda ctx: None, params=_Knob, undo=make_undo)
+    register("plain", lambda params: lambda ctx: None, params=_Knob)
+    config = load_config({"version": 1, "actions": {
+        "turn": {"type": "knob", "with": {"level": 3}}, "other": {"type": "plain"}},
+        "responses": [{"name": "r", "actions": ["turn", "other"]}]}, registry)
+    turn, other = config.responses[0].actions
+    assert turn.undo == ("undo", 3)
+    assert given == [_Knob(level=3)]
+    assert other.undo is None
