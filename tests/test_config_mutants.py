@@ -116,3 +116,20 @@ def test_an_action_type_with_undo_binds_its_undo_for_the_actions_parameters() ->
     assert turn.undo == ("undo", 3)
     assert given == [_Knob(level=3)]
     assert other.undo is None
+
+
+def test_the_config_keeps_the_whole_spec_it_was_read_from() -> None:
+    from falco_response.actions import ActionRegistry
+    from falco_response.config import load_config
+    from falco_response.schema import ConfigSpec
+
+    registry = ActionRegistry()
+    registry.register_for("test")("plain", lambda params: lambda ctx: None, params=_Knob)
+    raw = {"version": 1,
+           "settings": {"log_level": "debug", "dry_run": True, "action_timeout": "5s"},
+           "actions": {"a": {"type": "plain", "with": {"level": 2}}},
+           "responses": [{"name": "r", "match": {"rule": "Terminal shell in container"},
+                          "actions": ["a", {"type": "plain"}]}]}
+    spec = load_config(raw, registry).spec
+    assert spec == msgspec.convert(raw, ConfigSpec)
+    assert (spec.version, spec.settings.log_level, spec.settings.dry_run) == (1, "debug", True)
