@@ -16,35 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
-import msgspec
+from .state.pause import ALL, Pause, decode, encode
 
-ALL = "*"
+__all__ = ["ALL", "CACHE_SECONDS", "Pause", "Switch", "applicable", "decode", "encode", "pause",
+           "resume", "target_of"]
+
 CACHE_SECONDS = 2.0
-
-
-class Pause(msgspec.Struct, frozen=True, kw_only=True):
-    """Who paused what, when and why."""
-
-    scope: str
-    by: str
-    reason: str
-    time_ns: int
-
-    @property
-    def when(self) -> str:
-        moment = datetime.fromtimestamp(self.time_ns / 1e9, tz=timezone.utc)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-    def sentence(self) -> str:
-        what = "containment" if self.scope == ALL else f"containment ({self.scope})"
-        return f"{what} paused by {self.by} at {self.when}: {self.reason}"
-
-
-encode = msgspec.json.Encoder().encode
-decode = msgspec.json.Decoder(Pause).decode
 
 
 def pause(store: Any, scope: str, *, by: str, reason: str) -> Pause:

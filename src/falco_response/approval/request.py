@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -25,8 +25,25 @@ from .notice import Notice
 from .rule import ApprovalRule
 
 if TYPE_CHECKING:
-    from ..config import BoundAction, Response
-    from ..engine import Engine
+    from ..config import BoundAction, Config, Response
+    from ..safety import Safeguards
+
+
+class Engine(Protocol):
+    """What asking needs of :class:`~falco_response.engine.Engine` (which calls this module,
+    so it is named by its members here rather than imported back)."""
+
+    config: Config
+    dry_run: bool
+    log: Any
+    store: Any
+    memory_approvals: bool
+    _guarded: bool
+    _safeguards: Safeguards | None
+
+    def _make_safeguards(self) -> Safeguards: ...
+
+    def _call(self, action: BoundAction, ctx: ActionContext, start: float) -> Outcome: ...
 
 
 def plan(engine: Engine, action: BoundAction, ctx: ActionContext) -> Outcome:

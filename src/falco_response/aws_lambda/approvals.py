@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -20,8 +20,15 @@ from ..approval.interactions import PATH, Interactions
 from ..approval.slack_signature import SignatureChecker
 from ..environment import SLACK_SIGNING_SECRET as SECRET_ENV
 
-if TYPE_CHECKING:
-    from .handler import Runtime
+
+
+class Runtime(Protocol):
+    """What this module needs of the handler's runtime (``handler.Runtime``), named here so
+    the handler, which routes to this module, is not imported back."""
+
+    engine: Any
+    log: Any
+
 
 SWEEP_EVENT = {"falco_response": "approval-sweep"}
 _interactions: dict[int, Interactions] = {}

@@ -9,7 +9,8 @@ forbids inline script. See ``docs/console.md``.
 
 from __future__ import annotations
 
-from .app import Console, build_app
+from .app import build_app
+from .context import Console
 from .auth import Auth, Operator, load_operators, parse_operators
 
 __all__ = ["Auth", "Console", "Operator", "build_app", "load_operators", "parse_operators"]

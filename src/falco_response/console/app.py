@@ -4,7 +4,6 @@ script of our own for the Live page, and the security headers every answer carri
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -18,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from ..state import StoreError
 from . import pages
 from .auth import COOKIE, LOGIN_COOKIE, Auth, Denied, Operator
-from .records import Tail
+from .context import Console
 from .rendering import HERE, render
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -27,27 +26,6 @@ HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
            "referrer-policy": "no-referrer", "x-frame-options": "DENY",
            "cache-control": "no-store"}
 log = structlog.get_logger("falco_response.console")
-
-
-@dataclass
-class Console:
-    """What the pages need: the store, the auth, and (for undo and the list of destructive
-    action types) the engine built from ``--config``, when there is one."""
-
-    store: Any
-    auth: Auth
-    engine: Any = None
-    approvals: Any = None
-    tail: Tail = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.tail = Tail(self.store)
-
-    def destructive_types(self) -> list[str]:
-        if self.engine is None:
-            return []
-        return sorted({a.type.name for r in self.engine.config.responses for a in r.actions
-                       if a.type.destructive})
 
 
 class SecurityHeaders:

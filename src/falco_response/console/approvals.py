@@ -22,7 +22,7 @@ from .auth import Denied, Operator
 from .rendering import ctx, render
 
 if TYPE_CHECKING:
-    from .app import Console
+    from .context import Console
 
 log = structlog.get_logger("falco_response.console")
 

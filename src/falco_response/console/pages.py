@@ -17,7 +17,7 @@ from .records import DAY_NS, STATUSES, Filters, Overview, find, undone
 from .rendering import ctx, render, when
 
 if TYPE_CHECKING:
-    from .app import Console
+    from .context import Console
 
 LOOKBACK_NS = 30 * DAY_NS
 MAX_ROWS = 500

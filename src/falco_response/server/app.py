@@ -72,8 +72,11 @@ class Receiver:
 
     def __init__(self, parsers: Parsers, queue: DurableQueue, workers: Runner,
                  metrics: Metrics, options: ServerOptions, *, log: Any,
-                 close: Callable[[], None] | None = None) -> None:
+                 close: Callable[[], None] | None = None, engine: Any = None) -> None:
         self.parsers = parsers
+        self.engine = engine
+        """The intake process's engine, for what is decided here rather than in a runner:
+        Slack approval clicks and the approval sweeper. None for intake alone."""
         self.queue = queue
         self.workers = workers
         self.metrics = metrics
@@ -260,7 +263,7 @@ class Receiver:
 
     def approval_routes(self) -> list[Route]:
         """``POST /slack/interactions`` when the config asks for approvals (made once)."""
-        if not self.engine.config.has_approvals:
+        if self.engine is None or not self.engine.config.has_approvals:
             return []
         if getattr(self, "_approval_route", None) is None:
             from .slack_interactions import route
@@ -274,7 +277,7 @@ class Receiver:
             self.queue.attach(asyncio.get_running_loop())
         self.workers.start()
         sweeper = None
-        if self.engine.config.has_approvals:
+        if self.engine is not None and self.engine.config.has_approvals:
             from ..approval.sweeper import Sweeper, interval
 
             sweeper = Sweeper(self.engine, interval())
@@ -353,4 +356,4 @@ def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, wor
         reporter = Reporter(queue, log=engine.log, metrics=metrics, retry=options.retry)
         pool = Workers(queue, engine, reporter, count=workers)
     return Receiver(engine.plugins, queue, pool, metrics, options, log=engine.log,
-                    close=engine.close)
+                    close=engine.close, engine=engine)

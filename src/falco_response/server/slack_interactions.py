@@ -11,7 +11,7 @@ action costs. Every request is counted by result in
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 import msgspec
@@ -25,8 +25,15 @@ from ..approval.interactions import PATH, Interactions
 from ..approval.slack_signature import SignatureChecker
 from ..environment import SLACK_SIGNING_SECRET as SECRET_ENV
 
-if TYPE_CHECKING:
-    from .app import Receiver
+
+
+class Receiver(Protocol):
+    """What the route needs of ``app.Receiver`` (which mounts it, so it is not imported)."""
+
+    engine: Any
+    log: Any
+    metrics: Any
+
 
 _encode = msgspec.json.Encoder().encode
 _LIMIT = 64 * 1024

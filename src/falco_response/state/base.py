@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ..audit import AuditRecord
-    from ..containment import Pause
+    from .pause import Pause
 
 
 class StoreError(Exception):

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from ..audit import AuditRecord
-from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
+from .pause import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import StoreError
 
 PARTITION_KEY = "pk"

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..audit import AuditRecord
-from ..containment import Pause
+from .pause import Pause
 
 
 class MemoryStore:

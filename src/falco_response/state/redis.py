@@ -45,7 +45,7 @@ import msgspec
 
 from .. import environment
 from ..audit import AuditRecord
-from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
+from .pause import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import StoreError
 
 PASSWORD_ENV = environment.REDIS_PASSWORD

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 
 from ..audit import AuditRecord
-from ..containment import Pause, decode as _decode_pause, encode as _encode_pause
+from .pause import Pause, decode as _decode_pause, encode as _encode_pause
 from .base import NoSuchStore, StoreError
 
 _encode = msgspec.json.Encoder().encode
