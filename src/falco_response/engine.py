@@ -81,12 +81,27 @@ class _StderrLogger:
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
+class _DefaultLogger:
+    """structlog's logger once the program has configured structlog (checked at each use
+    until then, so configuring after building the engine still counts); before that, one
+    that writes structlog's default console lines to stderr, never to the caller's stdout."""
+
+    def __init__(self) -> None:
+        self._fallback = structlog.wrap_logger(_StderrLogger())
+        self._configured: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        target = self._configured
+        if target is None:
+            if not structlog.is_configured():
+                return getattr(self._fallback, name)
+            target = self._configured = structlog.get_logger("falco_response")
+        return getattr(target, name)
+
+
 def default_logger() -> Any:
-    """structlog's logger when the program has configured structlog; otherwise one that
-    writes structlog's default console lines to stderr, never to the caller's stdout."""
-    if structlog.is_configured():
-        return structlog.get_logger("falco_response")
-    return structlog.wrap_logger(_StderrLogger())
+    """The engine's logger when the caller gives none: see :class:`_DefaultLogger`."""
+    return _DefaultLogger()
 
 
 class Engine:

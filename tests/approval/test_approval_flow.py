@@ -313,6 +313,9 @@ def test_store_failure_while_requesting_is_a_failed_outcome(cluster: Any, make: 
         def close(self) -> None:
             pass
 
+        def pauses(self) -> dict[str, Any]:  # the switch reads, so the request is what fails
+            return {}
+
         def __getattr__(self, name: str) -> Any:
             def fail(*args: Any, **kwargs: Any) -> Any:
                 raise StoreError("disk I/O error")
