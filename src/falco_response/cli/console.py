@@ -71,15 +71,46 @@ def _approvals(store: Any, engine: Any) -> Any:
     return Approvals(store, engine) if available() else None
 
 
+# People, not Falco, use this listener: a few connections, short keep-alives, and the same
+# head limits as intake (431 past them, 408 for a slow head, 503 past the connections), so an
+# unauthenticated client cannot hold the console's memory or every one of its connections.
+# 32 KiB of head leaves room for a browser's cookies and an authenticating proxy's headers.
+CONSOLE_HEADER_BYTES = 32 * 1024
+CONSOLE_MAX_HEADERS = 100
+CONSOLE_HEADER_TIMEOUT = 10.0
+CONSOLE_MAX_CONNECTIONS = 64
+
+
+class _Refusals:
+    """Logs the console listener's protocol refusals: the first of each reason, then one in
+    a hundred (a flood of slow heads must not become a flood of log lines)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, reason: str) -> None:
+        import structlog
+
+        count = self.counts[reason] = self.counts.get(reason, 0) + 1
+        if count == 1 or count % 100 == 0:
+            structlog.get_logger("falco_response.console").warning(
+                "console request refused by the listener", reason=reason, count=count)
+
+
 def uvicorn_config(app: Any, host: str, port: int, tls_cert: str | None,
                    tls_key: str | None) -> Any:
     import uvicorn
 
-    # People, not Falco, use this listener: a few connections, short keep-alives.
+    from ..server.http_limits import HttpLimits, protocol_class
+
+    limits = HttpLimits(header_bytes=CONSOLE_HEADER_BYTES, max_headers=CONSOLE_MAX_HEADERS,
+                        header_timeout=CONSOLE_HEADER_TIMEOUT,
+                        max_connections=CONSOLE_MAX_CONNECTIONS)
     kwargs: dict[str, Any] = dict(host=host, port=port, lifespan="off", access_log=False,
                                   log_level="warning", server_header=False,
-                                  proxy_headers=False, limit_concurrency=64,
-                                  timeout_keep_alive=15, h11_max_incomplete_event_size=16384)
+                                  proxy_headers=False, limit_concurrency=CONSOLE_MAX_CONNECTIONS,
+                                  timeout_keep_alive=15,
+                                  http=protocol_class(limits, _Refusals()))
     if tls_cert:
         kwargs.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     return uvicorn.Config(app, **kwargs)
