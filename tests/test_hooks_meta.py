@@ -88,8 +88,8 @@ def test_every_action_context_member_is_documented() -> None:
     from falco_response.actions import ActionContext
 
     members = list(ActionContext.__struct_fields__) + [
-        name for name, value in vars(ActionContext).items()
-        if inspect.isfunction(value) and not name.startswith("_")]
+        name for name, value in inspect.getmembers(ActionContext, inspect.isfunction)
+        if not name.startswith("_")]
     doc = ActionContext.__doc__ or ""
     for name in members:
         assert f"`ctx.{name}" in HOOK_DOCS, f"ActionContext.{name} missing from hooks.md"

@@ -28,7 +28,7 @@ import msgspec
 
 from .alert import Alert
 from .errors import PluginError
-from .outcome import Outcome, Status
+from .outcome import Outcome, OutcomeBuilders, Status
 from .schema import DEFAULT_PROTECTED
 
 SCOPES = ("pod", "node")
@@ -47,7 +47,7 @@ class Settings(msgspec.Struct, frozen=True):
     store: str | None = None
 
 
-class ActionContext(msgspec.Struct):
+class ActionContext(msgspec.Struct, OutcomeBuilders):
     """Everything an action may use for one alert.
 
     Fields: ``alert`` (the parsed alert); ``response`` and ``action`` (the names in the
@@ -82,30 +82,10 @@ class ActionContext(msgspec.Struct):
     """Set only for the action an ``approval.via`` names, when it posts an approval request
     or its update: a :class:`falco_response.approval.Notice` to render instead of the alert."""
 
-    def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
     def _outcome(self, status: Status, target: str | None, reason: str | None,
                  detail: dict[str, Any] | None) -> Outcome:
         return Outcome(self.response, self.action, self.type, status, target, reason,
                        detail or {}, (time.monotonic() - self.started) * 1000.0)
-
-    def ok(self, target: str | None = None, reason: str | None = None,
-           detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.OK, target, reason, detail)
-
-    def skipped(self, reason: str, target: str | None = None,
-                detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.SKIPPED, target, reason, detail)
-
-    def would(self, reason: str, target: str | None = None,
-              detail: dict[str, Any] | None = None) -> Outcome:
-        """A dry-run outcome: ``reason`` says exactly what would have happened."""
-        return self._outcome(Status.DRY_RUN, target, reason, detail)
-
-    def failed(self, reason: str, target: str | None = None,
-               detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.FAILED, target, reason, detail)
 
     def pending(self, reason: str, target: str | None = None,
                 detail: dict[str, Any] | None = None) -> Outcome:

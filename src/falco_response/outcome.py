@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from typing import Any, Optional
 
 import msgspec
@@ -48,6 +49,39 @@ class Outcome(msgspec.Struct, frozen=True):
         if self.detail:
             data["detail"] = self.detail
         return data
+
+
+class OutcomeBuilders:
+    """The outcome builders an action's and an undo's context share (one way to make an
+    outcome). The context defines ``deadline`` and ``_outcome``, which fills in who made it."""
+
+    __slots__ = ()
+    deadline: float
+
+    def _outcome(self, status: Status, target: str | None, reason: str | None,
+                 detail: dict[str, Any] | None) -> Outcome:
+        raise NotImplementedError
+
+    def remaining(self) -> float:
+        """Seconds left before ``deadline``."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def ok(self, target: str | None = None, reason: str | None = None,
+           detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.OK, target, reason, detail)
+
+    def skipped(self, reason: str, target: str | None = None,
+                detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.SKIPPED, target, reason, detail)
+
+    def would(self, reason: str, target: str | None = None,
+              detail: dict[str, Any] | None = None) -> Outcome:
+        """A dry-run outcome: ``reason`` says exactly what would have happened."""
+        return self._outcome(Status.DRY_RUN, target, reason, detail)
+
+    def failed(self, reason: str, target: str | None = None,
+               detail: dict[str, Any] | None = None) -> Outcome:
+        return self._outcome(Status.FAILED, target, reason, detail)
 
 
 class Result(msgspec.Struct):

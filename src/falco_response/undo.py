@@ -25,13 +25,13 @@ import msgspec
 
 from .actions import Settings
 from .audit import AuditRecord, new_id
-from .outcome import Outcome, Status
+from .outcome import Outcome, OutcomeBuilders, Status
 
 UNDO_RESPONSE = "undo"
 DEFAULT_LOOKBACK = 30 * 86400.0
 
 
-class UndoContext(msgspec.Struct):
+class UndoContext(msgspec.Struct, OutcomeBuilders):
     """What an undo callable gets: the record to reverse, its undo data, who asked, and the
     same outcome builders as :class:`falco_response.ActionContext`."""
 
@@ -44,31 +44,12 @@ class UndoContext(msgspec.Struct):
     deadline: float
     started: float = msgspec.field(default_factory=time.monotonic)
 
-    def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
     def _outcome(self, status: Status, target: str | None, reason: str | None,
                  detail: dict[str, Any] | None) -> Outcome:
         return Outcome(UNDO_RESPONSE, self.record.action, self.record.type, status,
                        target if target is not None else self.record.target, reason,
                        {"of": self.record.id, **(detail or {})},
                        (time.monotonic() - self.started) * 1000.0)
-
-    def ok(self, target: str | None = None, reason: str | None = None,
-           detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.OK, target, reason, detail)
-
-    def skipped(self, reason: str, target: str | None = None,
-                detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.SKIPPED, target, reason, detail)
-
-    def would(self, reason: str, target: str | None = None,
-              detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.DRY_RUN, target, reason, detail)
-
-    def failed(self, reason: str, target: str | None = None,
-               detail: dict[str, Any] | None = None) -> Outcome:
-        return self._outcome(Status.FAILED, target, reason, detail)
 
 
 class UndoNotFound(Exception):
