@@ -13,7 +13,7 @@ from ..audit import target_matches
 from ..state.base import NoSuchStore
 from ..schema import parse_duration
 from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from .common import add_config_option, load_engine, missing_extra, printable
+from .common import add_config_option, missing_extra, printable, store_url
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,16 +39,9 @@ def _store(args: argparse.Namespace) -> Any:
     """The store, opened read-only: a typo names no store, it never creates one."""
     from ..state import StoreError, open_store
 
-    url = args.store
-    if not url:
-        engine = load_engine(args, quiet=True)
-        if engine is None:
-            return None
-        url = engine.config.settings.store
-        if not url:
-            print("error: the config names no settings.store (pass --store URL)",
-                  file=sys.stderr)
-            return None
+    url = store_url(args)
+    if url is None:
+        return None
     try:
         return open_store(url, read_only=True)
     except StoreError as exc:

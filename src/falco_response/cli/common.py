@@ -73,6 +73,21 @@ def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool 
                                startup_level=startup_level, level=level)
 
 
+def store_url(args: argparse.Namespace) -> str | None:
+    """The state store a command reads: ``--store``, else the config's ``settings.store``;
+    None after printing why there is none (a bad config, or one that names no store)."""
+    if args.store:
+        return str(args.store)
+    engine = load_engine(args, quiet=True)
+    if engine is None:
+        return None
+    url = engine.config.settings.store
+    if not url:
+        error("the config names no settings.store (pass --store URL)")
+        return None
+    return url
+
+
 def printable(text: Any, limit: int = 0) -> str:
     """Text safe for a terminal: control characters (ANSI escapes) shown as escapes."""
     value = "" if text is None else str(text)

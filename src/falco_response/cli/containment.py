@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from . import EXIT_CONFIG, EXIT_OK, EXIT_USAGE
-from .common import add_config_option, load_engine, printable
+from .common import add_config_option, printable, store_url
 from .undo import _who
 
 
@@ -44,16 +44,9 @@ def existing_store(url: str) -> Any:
 def _store(args: argparse.Namespace) -> Any:
     from ..state import StoreError
 
-    url = args.store
-    if not url:
-        engine = load_engine(args, quiet=True)
-        if engine is None:
-            return None
-        url = engine.config.settings.store
-        if not url:
-            print("error: the config names no settings.store (pass --store URL)",
-                  file=sys.stderr)
-            return None
+    url = store_url(args)
+    if url is None:
+        return None
     try:
         return existing_store(url)
     except StoreError as exc:
