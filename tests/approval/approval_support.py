@@ -1,19 +1,16 @@
-"""Shared support for the approval tests: a TLS Slack receiver (chat.postMessage,
-chat.update, response_url) that records every message, clicks signed exactly as Slack signs
-them, the kmock cluster, and an engine whose delete-pod action needs approval."""
+"""Shared support for the approval tests: Slack's API (chat.postMessage, chat.update,
+response_url) on the falco-response-testing kit's TLS receiver, recording every message;
+clicks signed exactly as Slack signs them, the kmock cluster, and an engine whose delete-pod
+action needs approval."""
 
 from __future__ import annotations
 
 import json
-import ssl
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -71,29 +68,11 @@ class SlackReceiver:
         return self.server.url_for("/response-url/1")
 
 
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = Path(tmp_path_factory.mktemp("ca")) / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
 @pytest.fixture
-def slack(ca: trustme.CA) -> Iterator[SlackReceiver]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
-    server.start()
-    try:
-        yield SlackReceiver(server)
-    finally:
-        server.clear()
-        server.stop()
+def slack(receiver: HTTPServer) -> SlackReceiver:
+    """Slack's Web API and a response_url on the kit's TLS ``receiver`` (cleared after each
+    test; ``ca_bundle`` is the kit's too)."""
+    return SlackReceiver(receiver)
 
 
 def config(kubeconfig: str, slack: SlackReceiver, ca_bundle: str, store: str, *,

@@ -1,6 +1,7 @@
-"""Fixtures live in approval_support.py (a unique module name)."""
+"""Fixtures live in approval_support.py (a unique module name); ``ca``, ``ca_bundle`` and
+the TLS ``receiver`` come from the falco-response-testing kit (its pytest plugin)."""
 
-from approval_support import ca, ca_bundle, slack  # noqa: F401
+from approval_support import slack  # noqa: F401
 from falco_response_kubernetes.testing import cluster, kubeconfig  # noqa: F401
 
 
