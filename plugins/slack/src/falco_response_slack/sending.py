@@ -144,6 +144,35 @@ def _handlers(budget: _Budget, max_retries: int) -> list[RetryHandler]:
             DeadlineConnectionHandler(budget)]
 
 
+def _webhook_client(url: str, budget: _Budget, max_retries: int,
+                    context: ssl.SSLContext) -> WebhookClient:
+    """A webhook / response_url client whose attempts and retries share ``budget``."""
+    # urllib takes float seconds; slack-sdk annotates int
+    client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                           ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    return client
+
+
+def _web_client(token: str, api_url: str, budget: _Budget, max_retries: int,
+                context: ssl.SSLContext) -> WebClient:
+    """A Web API client (bot token) whose attempts and retries share ``budget``."""
+    client = WebClient(token=token, base_url=api_url,
+                       timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
+                       ssl=context, logger=_MUTED)
+    budget.client = client
+    client.retry_handlers = _handlers(budget, max_retries)
+    return client
+
+
+def _api_error(exc: SlackApiError) -> tuple[int | None, object]:
+    """(HTTP status, Slack's ``error`` field or ``not ok``) of a refused Web API call."""
+    data = getattr(exc.response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    return getattr(exc.response, "status_code", None), code or "not ok"
+
+
 def error_code(text: object) -> str:
     """Slack's error code (``invalid_blocks``, ``channel_not_found``) as safe short text."""
     return _ERROR_CODE.sub("", str(text))[:100] or "no error code"
@@ -161,11 +190,7 @@ def send_webhook(url: str, body: dict[str, Any], *, deadline: float, timeout: fl
     ``redact`` runs on what Slack sent back before it is cut to an error code (a 404 body may
     quote the URL, and with its slashes stripped it would no longer match)."""
     budget = _Budget(deadline, timeout)
-    # urllib takes float seconds; slack-sdk annotates int
-    client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
-                           ssl=context, logger=_MUTED)
-    budget.client = client
-    client.retry_handlers = _handlers(budget, max_retries)
+    client = _webhook_client(url, budget, max_retries, context)
     response = client.send_dict(body)
     if response.status_code == 200 and response.body == "ok":
         return Delivery(True, 200, attempts=budget.attempts)
@@ -179,19 +204,12 @@ def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, d
     """``chat.postMessage`` with a bot token. Slack answers ``{"ok": false, "error": ...}``
     on failure, which slack-sdk raises as :class:`SlackApiError`."""
     budget = _Budget(deadline, timeout)
-    client = WebClient(token=token, base_url=api_url,
-                       timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
-                       ssl=context, logger=_MUTED)
-    budget.client = client
-    client.retry_handlers = _handlers(budget, max_retries)
+    client = _web_client(token, api_url, budget, max_retries, context)
     try:
         response = client.chat_postMessage(channel=channel, **body)
     except SlackApiError as exc:
-        status = getattr(exc.response, "status_code", None)
-        data = getattr(exc.response, "data", None)
-        code = data.get("error") if isinstance(data, dict) else None
-        return Delivery(False, status, error_code(redact(code or "not ok")),
-                        attempts=budget.attempts,
+        status, code = _api_error(exc)
+        return Delivery(False, status, error_code(redact(code)), attempts=budget.attempts,
                         extra={"gave_up": budget.gave_up})
     return Delivery(True, response.status_code, attempts=budget.attempts,
                     extra={"channel": response.get("channel"), "ts": response.get("ts")})
@@ -204,10 +222,7 @@ def send_response_url(url: str, body: dict[str, Any], *, deadline: float, timeou
     if not url.startswith("https://"):
         return Delivery(False, None, "response_url is not https")
     budget = _Budget(deadline, timeout)
-    client = WebhookClient(url, timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
-                           ssl=context, logger=_MUTED)
-    budget.client = client
-    client.retry_handlers = _handlers(budget, max_retries)
+    client = _webhook_client(url, budget, max_retries, context)
     response = client.send_dict(body)
     if response.status_code == 200 and "false" not in (response.body or "ok").replace(" ", ""):
         return Delivery(True, 200, attempts=budget.attempts)
@@ -220,16 +235,10 @@ def update_chat(token: str, api_url: str, channel: str, ts: str, body: dict[str,
                 context: ssl.SSLContext) -> Delivery:
     """``chat.update`` of a message the bot posted (``channel`` and ``ts`` from its post)."""
     budget = _Budget(deadline, timeout)
-    client = WebClient(token=token, base_url=api_url,
-                       timeout=budget.attempt_timeout(),  # type: ignore[arg-type]
-                       ssl=context, logger=_MUTED)
-    budget.client = client
-    client.retry_handlers = _handlers(budget, max_retries)
+    client = _web_client(token, api_url, budget, max_retries, context)
     try:
         response = client.chat_update(channel=channel, ts=ts, **body)
     except SlackApiError as exc:
-        data = getattr(exc.response, "data", None)
-        code = data.get("error") if isinstance(data, dict) else None
-        return Delivery(False, getattr(exc.response, "status_code", None),
-                        error_code(code or "not ok"), attempts=budget.attempts)
+        status, code = _api_error(exc)
+        return Delivery(False, status, error_code(code), attempts=budget.attempts)
     return Delivery(True, response.status_code, attempts=budget.attempts)
