@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ import pytest
 from falco_response import Engine, hookimpl
 from falco_response.parsing import fast_alert, parse_message
 from falco_response.senders import INTERNAL_SKIP, is_truncated
+
+from .recorder_site import recorder_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "senders"
@@ -186,12 +187,6 @@ def test_an_untruncated_alert_has_no_note() -> None:
 # -- the same through `falco-response replay` -------------------------------------------------
 
 def test_replay_of_what_the_senders_send(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    dist = site / "falco_response_recorder-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: falco-response-recorder\n"
-                                   "Version: 0.1\n")
-    (dist / "entry_points.txt").write_text("[falco_response]\nrecorder = recorder_plugin\n")
     record = tmp_path / "record"
     config = {"version": 1, "settings": {"log_level": "error"},
               "actions": {"tell": {"type": "record", "with": {"path": str(record)}},
@@ -206,8 +201,7 @@ def test_replay_of_what_the_senders_send(tmp_path: Path) -> None:
              "falcosidekick-truncated.json", "falco-internal-drop.json"]
     alerts = tmp_path / "alerts.jsonl"
     alerts.write_text("".join(json.dumps(data(n)) + "\n" for n in names))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(site), str(ROOT / "tests" / "server"), os.environ.get("PYTHONPATH", "")])}
+    env = recorder_env(tmp_path)
     done = subprocess.run([sys.executable, "-m", "falco_response", "replay", str(alerts),
                            "--config", str(tmp_path / "c.yaml"), "--json"],
                           capture_output=True, env=env, timeout=60)

@@ -4,7 +4,6 @@ the recorder test plugin."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(SERVER_TESTS))  # recorder_plugin, server_helpers
 
 from nats_server import NatsServer, make_streams  # noqa: E402
+
+from tests.recorder_site import recorder_env  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -37,14 +38,4 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 @pytest.fixture
 def plugin_env(tmp_path: Path) -> dict[str, str]:
-    site = tmp_path / "site"
-    dist = site / "falco_response_recorder-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: falco-response-recorder\n"
-                                   "Version: 0.1\n")
-    (dist / "entry_points.txt").write_text("[falco_response]\nrecorder = recorder_plugin\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(site), str(SERVER_TESTS),
-                                         env.get("PYTHONPATH", "")])
-    env["FALCO_RESPONSE_LOG_LEVEL"] = "warning"
-    return env
+    return recorder_env(tmp_path)

@@ -4,7 +4,6 @@ thread or as a ``falco-response serve`` subprocess), and an HTTP client over kee
 from __future__ import annotations
 
 import http.client
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,8 +20,7 @@ from falco_response.server.run import Listen
 
 import recorder_plugin
 from server_helpers import Running, free_port, start_in_thread, wait_for, config
-
-HERE = Path(__file__).parent
+from tests.recorder_site import recorder_env
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,15 +63,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Running]]:
 @pytest.fixture
 def plugin_env(tmp_path: Path) -> dict[str, str]:
     """An environment where a subprocess finds the recorder plugin through entry points."""
-    site = tmp_path / "site"
-    dist = site / "falco_response_recorder-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: falco-response-recorder\n"
-                                   "Version: 0.1\n")
-    (dist / "entry_points.txt").write_text("[falco_response]\nrecorder = recorder_plugin\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(site), str(HERE), env.get("PYTHONPATH", "")])
-    env["FALCO_RESPONSE_LOG_LEVEL"] = "warning"
+    env = recorder_env(tmp_path)
     env.pop("FALCO_RESPONSE_TOKENS", None)
     return env
 
