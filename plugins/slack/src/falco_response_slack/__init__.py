@@ -39,10 +39,7 @@ def make(params: SlackParams) -> Action:
         try:
             return _send(ctx, body, target, state)
         except Exception as exc:  # network errors, timeouts: a failed outcome, secrets removed
-            reason = "could not reach Slack: " + redact.exception(exc)
-            ctx.log.warning("slack send failed", action=ctx.action, target=target,
-                            error=reason[:300])
-            return ctx.failed(reason[:300], target=target)
+            return _unreachable(ctx, exc)
 
     def _approval(ctx: ActionContext) -> Outcome:
         from . import approval, sending
@@ -50,16 +47,19 @@ def make(params: SlackParams) -> Action:
         try:
             if "ssl" not in state:
                 state["ssl"] = sending.ssl_context(params.ca_bundle)
-            return approval.run(ctx, params, ctx.approval, target, state["ssl"])
+            return approval.run(ctx, params, ctx.approval, target, state["ssl"], redact)
         except Exception as exc:
-            reason = _scrub(f"could not reach Slack: {type(exc).__name__}: {exc}", secrets)
-            ctx.log.warning("slack send failed", action=ctx.action, target=target,
-                            error=reason[:300])
-            return ctx.failed(reason[:300], target=target)
+            return _unreachable(ctx, exc)
+
+    def _unreachable(ctx: ActionContext, exc: Exception) -> Outcome:
+        reason = "could not reach Slack: " + redact.exception(exc)
+        ctx.log.warning("slack send failed", action=ctx.action, target=target,
+                        error=reason[:300])
+        return ctx.failed(reason[:300], target=target)
 
     def _send(ctx: ActionContext, body: dict[str, Any], target: str,
               state: dict[str, Any]) -> Outcome:
-        from . import sending
+        from . import delivered, sending
 
         if "ssl" not in state:
             state["ssl"] = sending.ssl_context(params.ca_bundle)
@@ -71,21 +71,7 @@ def make(params: SlackParams) -> Action:
             assert params.token is not None and params.channel is not None
             delivery = sending.send_chat(params.token, params.api_url, params.channel, body,
                                          redact=redact, **common)
-        detail: dict[str, Any] = {"http_status": delivery.status, "attempts": delivery.attempts}
-        detail.update({k: v for k, v in redact.data(delivery.extra).items() if v is not None})
-        if delivery.ok:
-            ctx.log.info("slack message posted", action=ctx.action, target=target,
-                         attempts=delivery.attempts)
-            return ctx.ok(target=target, reason="message posted", detail=detail)
-        error = detail["error"] = redact(delivery.error)
-        reason = f"Slack answered HTTP {delivery.status}: {error}"
-        if delivery.extra.get("gave_up"):
-            reason += f" ({delivery.extra['gave_up']})"
-        reason = redact(reason)
-        ctx.log.warning("slack send failed", action=ctx.action, target=target,
-                        http_status=delivery.status, error=error,
-                        attempts=delivery.attempts)
-        return ctx.failed(reason, target=target, detail=detail)
+        return delivered.outcome(ctx, delivery, target, "message posted", redact)
 
     return run
 

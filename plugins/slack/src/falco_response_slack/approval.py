@@ -13,7 +13,7 @@ import ssl
 from datetime import datetime, timezone
 from typing import Any
 
-from falco_response import ActionContext, Outcome
+from falco_response import ActionContext, Outcome, Redactor
 from falco_response.approval import Notice
 from falco_response.approval.notice import APPROVE_ACTION, DENY_ACTION
 
@@ -79,19 +79,20 @@ def update_body(ctx: ActionContext, notice: Notice) -> dict[str, Any]:
 
 
 def run(ctx: ActionContext, params: SlackParams, notice: Notice, target: str,
-        context: ssl.SSLContext) -> Outcome:
+        context: ssl.SSLContext, redact: Redactor) -> Outcome:
     """Post the notice; raises for network errors (the caller scrubs secrets)."""
-    from . import sending
+    from . import delivered, sending
 
     common: dict[str, Any] = {"deadline": ctx.deadline, "timeout": params.timeout,
-                              "max_retries": params.max_retries, "context": context}
+                              "max_retries": params.max_retries, "context": context,
+                              "redact": redact}
     if notice.kind == "reply":
         if not notice.response_url:
             return ctx.skipped("no response_url to reply to", target=target)
-        body = {"response_type": "ephemeral", "replace_original": False,
-                "text": escape(one_line(notice.text or ""))[:2000]}
+        body: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False,
+                                "text": escape(one_line(notice.text or ""))[:2000]}
         delivery = sending.send_response_url(notice.response_url, body, **common)
-        return _result(ctx, delivery, target, "reply posted")
+        return delivered.outcome(ctx, delivery, target, "reply posted", redact)
     body = request_body(ctx, notice) if notice.kind == "request" else update_body(ctx, notice)
     if ctx.dry_run:
         return ctx.would(f"would post to {target.replace(':', ' ', 1)}: {body['text'][:300]}",
@@ -110,14 +111,6 @@ def run(ctx: ActionContext, params: SlackParams, notice: Notice, target: str,
         body.pop("replace_original", None)
         delivery = sending.send_chat(params.token, params.api_url, params.channel, body,
                                      **common)
-    return _result(ctx, delivery, target, "approval request posted" if notice.kind ==
-                   "request" else "approval message updated")
-
-
-def _result(ctx: ActionContext, delivery: Any, target: str, done: str) -> Outcome:
-    detail: dict[str, Any] = {"http_status": delivery.status, "attempts": delivery.attempts}
-    detail.update({k: v for k, v in delivery.extra.items() if v is not None})
-    if delivery.ok:
-        return ctx.ok(target=target, reason=done, detail=detail)
-    return ctx.failed(f"Slack answered HTTP {delivery.status}: {delivery.error}",
-                      target=target, detail=detail)
+    done = ("approval request posted" if notice.kind == "request"
+            else "approval message updated")
+    return delivered.outcome(ctx, delivery, target, done, redact)

@@ -216,7 +216,8 @@ def send_chat(token: str, api_url: str, channel: str, body: dict[str, Any], *, d
 
 
 def send_response_url(url: str, body: dict[str, Any], *, deadline: float, timeout: float,
-                      max_retries: int, context: ssl.SSLContext) -> Delivery:
+                      max_retries: int, context: ssl.SSLContext,
+                      redact: Callable[[object], str] = str) -> Delivery:
     """POST to an interaction's ``response_url`` (it answers 200 and ``ok`` or a JSON
     ``{"ok": true}``). The URL came in a request whose signature was checked."""
     if not url.startswith("https://"):
@@ -226,13 +227,13 @@ def send_response_url(url: str, body: dict[str, Any], *, deadline: float, timeou
     response = client.send_dict(body)
     if response.status_code == 200 and "false" not in (response.body or "ok").replace(" ", ""):
         return Delivery(True, 200, attempts=budget.attempts)
-    return Delivery(False, response.status_code, error_code(response.body),
+    return Delivery(False, response.status_code, error_code(redact(response.body)),
                     attempts=budget.attempts, extra={"gave_up": budget.gave_up})
 
 
 def update_chat(token: str, api_url: str, channel: str, ts: str, body: dict[str, Any], *,
-                deadline: float, timeout: float, max_retries: int,
-                context: ssl.SSLContext) -> Delivery:
+                deadline: float, timeout: float, max_retries: int, context: ssl.SSLContext,
+                redact: Callable[[object], str] = str) -> Delivery:
     """``chat.update`` of a message the bot posted (``channel`` and ``ts`` from its post)."""
     budget = _Budget(deadline, timeout)
     client = _web_client(token, api_url, budget, max_retries, context)
@@ -240,5 +241,5 @@ def update_chat(token: str, api_url: str, channel: str, ts: str, body: dict[str,
         response = client.chat_update(channel=channel, ts=ts, **body)
     except SlackApiError as exc:
         status, code = _api_error(exc)
-        return Delivery(False, status, error_code(code), attempts=budget.attempts)
+        return Delivery(False, status, error_code(redact(code)), attempts=budget.attempts)
     return Delivery(True, response.status_code, attempts=budget.attempts)
