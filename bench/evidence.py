@@ -17,8 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from falco_response_kubernetes.kmock_cluster import KmockCluster, realistic_pod
-from falco_response_kubernetes.kmock_reactions import set_log
+from falco_response_testing.kubernetes import KmockCluster, realistic_pod, set_log
 
 CHILD = """
 import json, resource, sys, time

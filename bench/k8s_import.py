@@ -95,7 +95,7 @@ def flat_figures(sizes: list[int], alerts: int, per_node: int) -> None:
 
     from falco_response import Engine
     from falco_response.logs import configure_logging
-    from falco_response_kubernetes.testing import (KmockCluster, cid, container_alert,
+    from falco_response_testing.kubernetes import (KmockCluster, cid, container_alert,
                                                    pod_alert, realistic_pod)
 
     configure_logging("warning")

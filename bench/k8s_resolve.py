@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from falco_response import Settings, alert_from_dict  # noqa: E402
 from falco_response_kubernetes.api import Kube  # noqa: E402
 from falco_response_kubernetes.connection import Connection  # noqa: E402
-from falco_response_kubernetes.kmock_cluster import KmockCluster, realistic_pod  # noqa: E402
+from falco_response_testing.kubernetes import (cid, container_alert, KmockCluster, pod_alert,
+                                               realistic_pod)  # noqa: E402
 from falco_response_kubernetes.params import ClusterParams, ConnectionParams  # noqa: E402
 from falco_response_kubernetes.pod_cache import PODS_BY_CONTAINER  # noqa: E402
 from falco_response_kubernetes.targets import resolve_pod  # noqa: E402
-from falco_response_kubernetes.testing import cid, container_alert, pod_alert  # noqa: E402
 
 PODS_PER_NODE = 110
 NODES = ["node-a", "node-b", "node-c"]

@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 
 from falco_response import Engine
 from falco_response.approval.slack_signature import sign
-from falco_response_kubernetes.testing import cid, pod_alert, realistic_pod
+from falco_response_testing.kubernetes import cid, pod_alert, realistic_pod
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-111-222-APPROVALtokenSECRET"

@@ -2,7 +2,7 @@
 the TLS ``receiver`` come from the falco-response-testing kit (its pytest plugin)."""
 
 from approval_support import slack  # noqa: F401
-from falco_response_kubernetes.testing import cluster, kubeconfig  # noqa: F401
+from falco_response_testing.kubernetes import cluster, kubeconfig  # noqa: F401
 
 
 import sys  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from falco_response import Engine
-from falco_response_kubernetes.testing import PODS
+from falco_response_testing.kubernetes import PODS
 
 from approval_support import alert_for, config, web_pod
 

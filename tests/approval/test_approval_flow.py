@@ -16,7 +16,7 @@ from falco_response.approval import records
 from falco_response.approval.interactions import Interactions
 from falco_response.approval.slack_signature import SignatureChecker, sign
 from falco_response.approval.sweeper import sweep
-from falco_response_kubernetes.testing import PODS
+from falco_response_testing.kubernetes import PODS
 
 from approval_support import (APPROVER, OTHER_APPROVER, SECRET, STRANGER, TOKEN, alert_for,
                               click, config, pending_outcome, validate_blocks, web_pod)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from falco_response_kubernetes.testing import cid, cluster, kubeconfig, realistic_pod  # noqa: F401
+from falco_response_testing.kubernetes import cid, cluster, kubeconfig, realistic_pod  # noqa: F401
 
 INTAKE_TOKEN = "intake-token-for-tests-0123456789"
 ADMIN_TOKEN = "alice-admin-token-0123456789"

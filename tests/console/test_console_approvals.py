@@ -9,7 +9,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from falco_response_kubernetes.testing import PODS
+from falco_response_testing.kubernetes import PODS
 
 from conftest import VIEWER_TOKEN, screenshot, shell_alert, sign_in, store_records, wait_for
 

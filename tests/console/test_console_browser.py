@@ -10,7 +10,7 @@ from typing import Any
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from falco_response_kubernetes.testing import NETPOLS, PODS
+from falco_response_testing.kubernetes import NETPOLS, PODS
 
 from conftest import (VIEWER_TOKEN, screenshot, shell_alert, sign_in, store_records,
                       wait_for)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import trustme
-from falco_response_kubernetes.testing import KmockCluster, cid, realistic_pod
+from falco_response_testing.kubernetes import cid, KmockCluster, realistic_pod
 from pytest_httpserver import HTTPServer
 
 from falco_response.state.redis import RedisStore

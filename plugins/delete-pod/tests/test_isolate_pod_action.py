@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from falco_response import Status
-from falco_response_kubernetes.testing import (NETPOLS, PODS, cid, container_alert, outcome_of,
+from falco_response_testing.kubernetes import (NETPOLS, PODS, cid, container_alert, outcome_of,
                                                pod_alert, realistic_pod, status_body, validate)
 
 QUARANTINE = "falco-response.io/quarantine"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from workload_support import DEPLOYMENTS, STATEFULSETS, deployment, method, owned_by, paths
+from falco_response_testing.kubernetes import (DEPLOYMENTS, PODS, STATEFULSETS, deployment, method,
+                                               outcome_of, owned_by, paths, pod_alert, validate)
 
 from falco_response import ConfigError, Engine, Status
-from falco_response_kubernetes.testing import PODS, outcome_of, pod_alert, validate
 
 QUARANTINE = {"falco-response.io/quarantine": "true"}
 

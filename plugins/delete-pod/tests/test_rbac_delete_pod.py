@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workload_support import deployment, owned_by
+from falco_response_testing.kubernetes import (NETPOLS, alert_with_fields, cid,
+                                               cluster_role_permissions, container_alert,
+                                               deployment, owned_by, permission_of, pod_alert,
+                                               realistic_pod)
 
 from falco_response import Engine, Status
 from falco_response.undo import undo
-from falco_response_kubernetes.testing import (NETPOLS, alert, cid, cluster_role_permissions,
-                                               container_alert, permission_of, pod_alert,
-                                               realistic_pod)
 
 ROLE = Path(__file__).resolve().parents[3] / "deploy/kubernetes/rbac/delete-pod.yaml"
 

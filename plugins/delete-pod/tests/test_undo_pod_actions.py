@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from workload_support import DEPLOYMENTS, deployment, paths
+from falco_response_testing.kubernetes import (DEPLOYMENTS, NETPOLS, PODS, deployment, paths,
+                                               validate)
+from falco_response_testing.kubernetes import alert_with_fields as make_alert
 
 from falco_response import Engine, Status
 from falco_response.cli import main
-from falco_response_kubernetes.testing import NETPOLS, PODS, alert as make_alert, validate
 
 QUARANTINE = "falco-response.io/quarantine"
 

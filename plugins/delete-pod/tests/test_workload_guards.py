@@ -4,10 +4,10 @@ and require_evidence, through the real Engine against kmock over HTTP."""
 from __future__ import annotations
 
 import pytest
-from workload_support import deployment, owned_by, paths
+from falco_response_testing.kubernetes import (PODS, deployment, outcome_of, owned_by, paths,
+                                               pod_alert)
 
 from falco_response import ConfigError, Status
-from falco_response_kubernetes.testing import PODS, outcome_of, pod_alert
 
 
 def test_daemonset_pods_are_left_alone_by_default(cluster, engine_for):
@@ -74,7 +74,7 @@ def test_an_unready_pod_does_not_count_against_the_minimum(cluster, engine_for):
 
 
 def test_min_healthy_replicas_without_a_readable_owner_fails_closed(cluster, engine_for):
-    from falco_response_kubernetes.testing import cid, realistic_pod
+    from falco_response_testing.kubernetes import cid, realistic_pod
 
     cluster.add_pod(realistic_pod("default", "orphan-1", "node-a", [cid(9)]))
     out = outcome_of(engine_for("delete-pod", {"min_healthy_replicas": 1}),

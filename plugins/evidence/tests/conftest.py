@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from falco_response_kubernetes.testing import cluster, engine_for, kubeconfig  # noqa: F401
+from falco_response_testing.kubernetes import cluster, engine_for, kubeconfig  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 

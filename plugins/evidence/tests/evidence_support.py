@@ -1,4 +1,5 @@
-"""A pod with containers, logs, events, owners and a node in kmock; opening archives."""
+"""What only collect-evidence's tests need: a pod with containers, logs (previous ones too),
+events and owners in the kit's kmock cluster, and opening the archives it writes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ import json
 import tarfile
 from typing import Any
 
-from falco_response_kubernetes.kmock_reactions import set_log
-from falco_response_kubernetes.testing import EVENTS, cid, realistic_pod
-
-REPLICASETS = "apps/v1/replicasets"
-DEPLOYMENTS = "apps/v1/deployments"
+from falco_response_testing.kubernetes import (DEPLOYMENTS, EVENTS, REPLICASETS, cid, realistic_pod,
+                                               set_log)
 
 
 def evidence_pod(cluster: Any, name: str = "web-7f9c8d-abcde", containers: int = 2,
@@ -28,21 +26,21 @@ def evidence_pod(cluster: Any, name: str = "web-7f9c8d-abcde", containers: int =
     dep = {"apiVersion": "apps/v1", "kind": "Deployment",
            "metadata": {"name": "web", "namespace": namespace, "uid": "dep-web"},
            "spec": {"replicas": 2}, "status": {"readyReplicas": 2}}
-    cluster.kmock.objects[REPLICASETS, namespace, "web-7f9c8d"] = rs
-    cluster.kmock.objects[DEPLOYMENTS, namespace, "web"] = dep
+    cluster.put(REPLICASETS, namespace, "web-7f9c8d", rs)
+    cluster.put(DEPLOYMENTS, namespace, "web", dep)
     cluster.add_pod(pod)
     uid = pod["metadata"]["uid"]
     for i, reason in enumerate(["Scheduled", "Pulled", "Started"]):
-        cluster.kmock.objects[EVENTS, namespace, f"{name}.{i}"] = {
+        cluster.put(EVENTS, namespace, f"{name}.{i}", {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": f"{name}.{i}", "namespace": namespace},
             "involvedObject": {"kind": "Pod", "name": name, "namespace": namespace, "uid": uid},
             "reason": reason, "message": f"{reason} ok", "type": "Normal",
-            "lastTimestamp": f"2026-11-20T10:00:0{i}Z"}
-    cluster.kmock.objects[EVENTS, namespace, "other.1"] = {
+            "lastTimestamp": f"2026-11-20T10:00:0{i}Z"})
+    cluster.put(EVENTS, namespace, "other.1", {
         "apiVersion": "v1", "kind": "Event", "metadata": {"name": "other.1", "namespace": namespace},
         "involvedObject": {"kind": "Pod", "name": "other", "namespace": namespace, "uid": "x"},
-        "reason": "Killing", "message": "not ours", "type": "Normal"}
+        "reason": "Killing", "message": "not ours", "type": "Normal"})
     for c in pod["spec"]["containers"]:
         set_log(cluster, namespace, name, c["name"], f"{c['name']} line 1\n{c['name']} line 2\n".encode())
     set_log(cluster, namespace, name, pod["spec"]["containers"][0]["name"],

@@ -10,8 +10,7 @@ import pytest
 from evidence_support import evidence_pod, open_archive
 
 from falco_response import ConfigError, Engine, Status
-from falco_response_kubernetes.kmock_reactions import set_log
-from falco_response_kubernetes.testing import PODS, outcome_of, pod_alert
+from falco_response_testing.kubernetes import PODS, outcome_of, pod_alert, set_log
 
 UUID = "6a3c8f1e-2b4d-4e5f-9a8b-7c6d5e4f3a2b"
 

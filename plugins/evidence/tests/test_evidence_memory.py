@@ -10,7 +10,7 @@ import textwrap
 
 from evidence_support import evidence_pod, open_archive
 
-from falco_response_kubernetes.kmock_reactions import set_log
+from falco_response_testing.kubernetes import set_log
 
 CHUNK = b"x" * 1023 + b"\n"
 MIB = 1024 * 1024

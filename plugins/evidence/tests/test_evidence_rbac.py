@@ -8,9 +8,8 @@ from pathlib import Path
 from evidence_support import evidence_pod
 
 from falco_response import Status
-from falco_response_kubernetes.testing import (cid, cluster_role_permissions, container_alert,
-                                               outcome_of, permission_of, pod_alert,
-                                               realistic_pod)
+from falco_response_testing.kubernetes import (cid, cluster_role_permissions, container_alert,
+                                               outcome_of, permission_of, pod_alert, realistic_pod)
 
 ROLE = Path(__file__).resolve().parents[3] / "deploy/kubernetes/rbac/evidence.yaml"
 

@@ -6,7 +6,7 @@ import boto3
 from evidence_support import evidence_pod, open_archive
 
 from falco_response import Status
-from falco_response_kubernetes.testing import outcome_of, pod_alert
+from falco_response_testing.kubernetes import outcome_of, pod_alert
 
 UUID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from evidence_support import DEPLOYMENTS, evidence_pod, open_archive
+from evidence_support import evidence_pod, open_archive
 
 from falco_response import Engine, Status
 from falco_response.cli import main
-from falco_response_kubernetes.testing import NETPOLS, PODS, pod_alert
+from falco_response_testing.kubernetes import DEPLOYMENTS, NETPOLS, PODS, pod_alert
 
 
 def test_collect_isolate_scale_then_undo(cluster, kubeconfig, tmp_path, capsys):

@@ -1,1 +1,1 @@
-from falco_response_kubernetes.testing import cluster, engine_for, kubeconfig  # noqa: F401
+from falco_response_testing.kubernetes import cluster, engine_for, kubeconfig  # noqa: F401

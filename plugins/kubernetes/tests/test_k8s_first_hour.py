@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from falco_response import ConfigError, Engine, Status
-from falco_response_kubernetes.testing import outcome_of, pod_alert
+from falco_response_testing.kubernetes import outcome_of, pod_alert
 
 
 @pytest.fixture

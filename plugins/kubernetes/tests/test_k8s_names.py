@@ -15,8 +15,9 @@ from falco_response_kubernetes.names import (is_container_id, is_dns_label, is_d
                                              shown, strip_runtime)
 from falco_response_kubernetes.targets import (check_namespace, named_pod, resolve_node,
                                                resolve_pod)
-from falco_response_kubernetes.testing import (NODES, PODS, alert, cid, container_alert,
-                                               outcome_of, pod_alert, realistic_pod)
+from falco_response_testing.kubernetes import (NODES, PODS, alert_with_fields, cid,
+                                               container_alert, outcome_of, pod_alert,
+                                               realistic_pod)
 
 # What an attacker appends or prepends: `$` matched before a final "\n" (the old bug).
 TAINTS = ["\n", "\r\n", "\r", " ", "\t", "\x00", "\u2028", "%0a", "/", "."]
@@ -100,7 +101,7 @@ def test_a_bad_name_is_skipped_and_nothing_is_asked_of_the_api(cluster, engine_f
     cluster.add_node("node-a")
     cluster.add_pod(realistic_pod("kube-system", "coredns-1", "node-a", [cid(1)]))
     cluster.add_pod(realistic_pod("default", "web-1", "node-a", ["ee97d9c4186f" + "0" * 52]))
-    out = outcome_of(engine_for(action), alert(fields, hostname="node-a"))
+    out = outcome_of(engine_for(action), alert_with_fields(fields, hostname="node-a"))
     assert out.status is Status.SKIPPED, out
     assert "is not a valid Kubernetes name" in out.reason
     assert "\\n" in out.reason                   # the value is quoted, not printed raw
@@ -121,7 +122,7 @@ def test_a_bad_container_id_or_hostname_is_skipped(cluster, engine_for, action, 
                                                    hostname, what):
     cluster.add_node("node-a")
     cluster.add_pod(realistic_pod("default", "web-1", "node-a", ["ee97d9c4186f" + "0" * 52]))
-    out = outcome_of(engine_for(action), alert(fields, hostname=hostname))
+    out = outcome_of(engine_for(action), alert_with_fields(fields, hostname=hostname))
     assert out.status is Status.SKIPPED, out
     assert what in out.reason
     assert cluster.requests() == []
@@ -177,13 +178,13 @@ def test_a_namespace_outside_the_protected_set_is_read(cluster, kube):
 def test_named_pod_reports_the_fields_it_used():
     assert named_pod(alert_from_dict(pod_alert("default", "web-1"))) == (
         "default", "web-1", "k8s.ns.name/k8s.pod.name")
-    audit = alert({"ka.target.resource": "pods", "ka.target.namespace": "default",
+    audit = alert_with_fields({"ka.target.resource": "pods", "ka.target.namespace": "default",
                    "ka.target.name": "web-1"}, source="k8s_audit")
     assert named_pod(alert_from_dict(audit)) == ("default", "web-1", "ka.target.*")
-    assert named_pod(alert_from_dict(alert({"k8s.ns.name": "default"}))) is None
-    assert named_pod(alert_from_dict(alert({"k8s.pod.name": "web-1"}))) is None
+    assert named_pod(alert_from_dict(alert_with_fields({"k8s.ns.name": "default"}))) is None
+    assert named_pod(alert_from_dict(alert_with_fields({"k8s.pod.name": "web-1"}))) is None
     with pytest.raises(Skip, match="from ka.target.name is not"):
-        named_pod(alert_from_dict(alert({**audit["output_fields"], "ka.target.name": "a\n"})))
+        named_pod(alert_from_dict(alert_with_fields({**audit["output_fields"], "ka.target.name": "a\n"})))
 
 
 def test_a_pod_named_but_gone_falls_back_only_to_the_alerts_own_node(cluster, kube):

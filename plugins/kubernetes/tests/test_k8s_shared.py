@@ -22,7 +22,7 @@ from falco_response_kubernetes.eks import EksTokenSource, make_token
 from falco_response_kubernetes.events import event_body
 from falco_response_kubernetes.names import (is_container_id, is_dns_label, is_dns_subdomain,
                                              strip_runtime)
-from falco_response_kubernetes.testing import alert, realistic_pod, validate
+from falco_response_testing.kubernetes import alert_with_fields, realistic_pod, validate
 
 FAKE = Credentials("AKIDEXAMPLEFAKE", "fake-secret-key", "fake-session-token")
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n").decode()
@@ -182,7 +182,7 @@ def test_connection_errors_are_retried_until_the_deadline():
 
 def test_events_are_valid_kubernetes_objects():
     pod = realistic_pod("payments", "api-7f9", "node-a", ["ab" * 32])
-    the_alert = alert_from_dict(alert({"k8s.ns.name": "payments", "k8s.pod.name": "api-7f9"},
+    the_alert = alert_from_dict(alert_with_fields({"k8s.ns.name": "payments", "k8s.pod.name": "api-7f9"},
                                       rule="Terminal shell in container"))
     body = event_body(pod, "Pod", "v1", "Pod deleted by falco-response", the_alert)
     validate(body)

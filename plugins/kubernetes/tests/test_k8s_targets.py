@@ -14,7 +14,8 @@ from falco_response_kubernetes.connection import Connection
 from falco_response_kubernetes.targets import (IGNORE_ANNOTATION, check_node, check_pod, meta,
                                                named_pod, pod_by_container, resolve_node,
                                                resolve_pod)
-from falco_response_kubernetes.testing import alert, cid, container_alert, pod_alert, realistic_pod
+from falco_response_testing.kubernetes import (alert_with_fields, cid, container_alert, pod_alert,
+                                               realistic_pod)
 
 SETTINGS = Settings()
 IGNORED = {IGNORE_ANNOTATION: " True "}
@@ -37,12 +38,12 @@ def test_meta_is_a_dict_whatever_the_object_holds():
 
 def test_named_pod_says_which_field_was_bad():
     with pytest.raises(Skip, match=r"namespace 'a_b' from k8s.ns.name is not a valid"):
-        named_pod(alert_from_dict(alert({"k8s.ns.name": "a_b"})))
+        named_pod(alert_from_dict(alert_with_fields({"k8s.ns.name": "a_b"})))
     with pytest.raises(Skip, match=r"pod name 'A' from k8s.pod.name is not a valid"):
-        named_pod(alert_from_dict(alert({"k8s.pod.name": "A"})))
+        named_pod(alert_from_dict(alert_with_fields({"k8s.pod.name": "A"})))
     audit = {"ka.target.resource": "pods", "ka.target.namespace": "a_b", "ka.target.name": "x"}
     with pytest.raises(Skip, match=r"namespace 'a_b' from ka.target.namespace is not a valid"):
-        named_pod(alert_from_dict(alert(audit, source="k8s_audit")))
+        named_pod(alert_from_dict(alert_with_fields(audit, source="k8s_audit")))
 
 
 @pytest.mark.parametrize("key", ["initContainerStatuses", "ephemeralContainerStatuses"])
@@ -68,9 +69,9 @@ def test_container_statuses_without_an_id_match_nothing(cluster, kube):
 
 
 def test_what_is_missing_to_find_a_pod_by_container(kube):
-    for payload, missing in ((alert({}, hostname="node-a"), "container.id"),
+    for payload, missing in ((alert_with_fields({}, hostname="node-a"), "container.id"),
                              (container_alert(cid(1), hostname=None), "hostname"),
-                             (alert({}, hostname=None), "container.id and hostname")):
+                             (alert_with_fields({}, hostname=None), "container.id and hostname")):
         with pytest.raises(NoTarget) as caught:
             pod_by_container(kube, alert_from_dict(payload))
         assert caught.value.reason == (
@@ -137,7 +138,7 @@ def test_resolve_node_takes_the_pods_node_and_checks_the_pod_first(cluster, kube
 
 def test_resolve_node_without_pod_or_hostname(cluster, kube):
     with pytest.raises(Skip) as caught:
-        resolve_node(kube, alert_from_dict(alert({}, hostname=None)), SETTINGS)
+        resolve_node(kube, alert_from_dict(alert_with_fields({}, hostname=None)), SETTINGS)
     assert caught.value.reason == "no target: the alert names no pod with a node and has no hostname"
     node, resolved = resolve_node(kube, alert_from_dict(container_alert("host")), SETTINGS)
     assert (node, resolved) == ("node-a", None)

@@ -14,7 +14,7 @@ from falco_response_kubernetes.connection import Connection
 from falco_response_kubernetes.params import ClusterParams, ConnectionParams
 from falco_response_kubernetes.pod_cache import PODS_BY_CONTAINER, PodsByContainer
 from falco_response_kubernetes.targets import NoTarget, Skip, resolve_pod
-from falco_response_kubernetes.testing import cid, container_alert, realistic_pod
+from falco_response_testing.kubernetes import cid, container_alert, realistic_pod
 
 NODE = "node-a"
 SETTINGS = Settings(dry_run=False, protected_namespaces=frozenset({"kube-system"}))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 
 import kmock
 
 from falco_response import Status
-from falco_response_kubernetes.testing import (NODES, alert, cid, container_alert, outcome_of,
-                                               pod_alert, realistic_pod, status_body, validate)
+from falco_response_testing.kubernetes import (NODES, alert_with_fields, cid, container_alert,
+                                               outcome_of, pod_alert, realistic_pod, status_body,
+                                               validate)
 
 OURS = {"key": "falco-response.io/compromised", "effect": "NoSchedule"}
 SPOT = {"key": "spot", "value": "true", "effect": "PreferNoSchedule"}
@@ -61,7 +61,7 @@ def test_second_run_is_already_tainted_and_writes_nothing(cluster, engine_for):
 def test_same_key_and_effect_is_replaced_not_duplicated(cluster, engine_for):
     old = {**OURS, "value": "old"}
     cluster.add_node("node-a", taints=[old, SPOT])
-    out = outcome_of(engine_for("taint-node", {"value": "new"}), alert({}))
+    out = outcome_of(engine_for("taint-node", {"value": "new"}), alert_with_fields({}))
     assert out.status is Status.OK
     [patch] = patches(cluster)
     assert patch.data["spec"]["taints"] == [SPOT, {**OURS, "value": "new"}]
@@ -70,13 +70,13 @@ def test_same_key_and_effect_is_replaced_not_duplicated(cluster, engine_for):
 def test_cordon_too(cluster, engine_for):
     cluster.add_node("node-a")
     engine = engine_for("taint-node", {"cordon": True})
-    out = outcome_of(engine, alert({}))
+    out = outcome_of(engine, alert_with_fields({}))
     assert out.reason == "tainted falco-response.io/compromised:NoSchedule and cordoned"
     assert out.detail["via"] == "hostname"
     [patch] = patches(cluster)
     assert patch.data["spec"] == {"taints": [OURS], "unschedulable": True}
     cluster.clear_requests()
-    again = outcome_of(engine, alert({}))
+    again = outcome_of(engine, alert_with_fields({}))
     assert again.reason == "already tainted falco-response.io/compromised:NoSchedule and cordoned"
     assert cluster.writes() == []
 
@@ -120,28 +120,26 @@ def test_500_twice_then_success(cluster, engine_for):
 
 
 def test_timeout(cluster, engine_for):
+    """GET node never answers (GET pod does): the node call's own timeout ends each attempt;
+    a GET pod slowed by a loaded machine would be retried, not reported."""
     setup(cluster)
-
-    async def slow(request):
-        await asyncio.sleep(3)
-        return NotImplemented
-
-    cluster.react("GET", "/api/v1/nodes/node-b", slow)
-    engine = engine_for("taint-node", {"timeout_seconds": 0.2}, settings={"action_timeout": "0.5s"})
+    held = cluster.hang("GET", "/api/v1/nodes/node-b")
+    engine = engine_for("taint-node", {"timeout_seconds": 0.5}, settings={"action_timeout": "2s"})
     out = outcome_of(engine, pod_alert("default", "web-1"))
     assert (out.status, out.reason) == (Status.FAILED, "GET node node-b failed: timed out")
-    assert cluster.writes() == []
+    assert out.detail["timed_out"] is True
+    assert held and cluster.writes() == []
 
 
 def test_control_plane_nodes_are_skipped_unless_allowed(cluster, engine_for):
     cluster.add_node("cp-1", labels={"node-role.kubernetes.io/control-plane": ""})
     cluster.add_node("master-1", labels={"node-role.kubernetes.io/master": ""})
     for node in ("cp-1", "master-1"):
-        out = outcome_of(engine_for("taint-node"), alert({}, hostname=node))
+        out = outcome_of(engine_for("taint-node"), alert_with_fields({}, hostname=node))
         assert out.status is Status.SKIPPED and "control-plane node" in out.reason
     assert cluster.writes() == []
     out = outcome_of(engine_for("taint-node", {"allow_control_plane": True}),
-                     alert({}, hostname="cp-1"))
+                     alert_with_fields({}, hostname="cp-1"))
     assert out.status is Status.OK
 
 
@@ -158,14 +156,14 @@ def test_dry_run(cluster, engine_for):
 def test_skips(cluster, engine_for):
     cluster.add_node("node-a", annotations={"falco-response.io/ignore": "true"})
     engine = engine_for("taint-node")
-    out = outcome_of(engine, alert({}))
+    out = outcome_of(engine, alert_with_fields({}))
     assert (out.status, out.reason) == (Status.SKIPPED, "node node-a is annotated "
                                                         "falco-response.io/ignore=true")
-    out = outcome_of(engine, alert({}, hostname="node-zz"))
+    out = outcome_of(engine, alert_with_fields({}, hostname="node-zz"))
     assert (out.status, out.reason) == (Status.SKIPPED, "node node-zz not found")
-    out = outcome_of(engine, alert({}, hostname=None))
+    out = outcome_of(engine, alert_with_fields({}, hostname=None))
     assert out.status is Status.SKIPPED and out.reason.startswith("no target")
-    out = outcome_of(engine, alert({}, hostname="node-a;rm -rf /"))
+    out = outcome_of(engine, alert_with_fields({}, hostname="node-a;rm -rf /"))
     assert out.status is Status.SKIPPED and "not a valid Kubernetes node name" in out.reason
     assert cluster.writes() == []
 
@@ -209,9 +207,9 @@ def test_cordon_node(cluster, engine_for):
 def test_cordon_node_dry_run_and_control_plane(cluster, engine_for):
     cluster.add_node("node-a")
     cluster.add_node("cp-1", labels={"node-role.kubernetes.io/control-plane": ""})
-    out = outcome_of(engine_for("cordon-node", dry_run=True), alert({}))
+    out = outcome_of(engine_for("cordon-node", dry_run=True), alert_with_fields({}))
     assert out.reason == "would PATCH node node-a: set spec.unschedulable=true"
-    out = outcome_of(engine_for("cordon-node"), alert({}, hostname="cp-1"))
+    out = outcome_of(engine_for("cordon-node"), alert_with_fields({}, hostname="cp-1"))
     assert out.status is Status.SKIPPED and "control-plane" in out.reason
     assert cluster.writes() == []
 
@@ -231,7 +229,7 @@ def test_bad_parameters_are_config_errors(engine_for):
 def test_the_cluster_role_grants_exactly_what_the_actions_use(cluster, engine_for):
     from pathlib import Path
 
-    from falco_response_kubernetes.testing import cluster_role_permissions, permission_of
+    from falco_response_testing.kubernetes import cluster_role_permissions, permission_of
 
     role = Path(__file__).resolve().parents[3] / "deploy/kubernetes/rbac/taint-node.yaml"
     setup(cluster)

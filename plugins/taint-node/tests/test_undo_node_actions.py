@@ -9,7 +9,7 @@ import pytest
 
 from falco_response import Engine, Status
 from falco_response.cli import main
-from falco_response_kubernetes.testing import NODES, alert, validate
+from falco_response_testing.kubernetes import NODES, alert_with_fields, validate
 
 OURS = {"key": "falco-response.io/compromised", "effect": "NoSchedule"}
 SPOT = {"key": "spot", "value": "true", "effect": "PreferNoSchedule"}
@@ -31,7 +31,7 @@ def run(cluster, kubeconfig, tmp_path):
     engine = Engine.from_config(str(path))
 
     def act(name):
-        [result] = engine.handle(alert({}, rule=name))
+        [result] = engine.handle(alert_with_fields({}, rule=name))
         assert [o.status for o in result.outcomes] == [Status.OK], result.outcomes
         return engine.store.history(0)[-1].id
 

@@ -1,5 +1,5 @@
 """More of the API server than kmock 0.8 emulates, declared as reactions on a
-:class:`~.kmock_cluster.KmockCluster`: the ``scale`` subresource of Deployments and
+:class:`~.cluster.KmockCluster`: the ``scale`` subresource of Deployments and
 StatefulSets (reads and writes ``spec.replicas`` of the stored object), label selectors on a
 namespace's pod list, field selectors on a namespace's Event list, and container logs
 (``/pods/X/log``, streamed from what a test set with :func:`set_log`).
@@ -13,17 +13,13 @@ from typing import Any
 
 import kmock
 
-from .kmock_cluster import EVENTS, PODS, Response, status_body
+from .cluster import EVENTS, PODS, Response, status_body, stored
 
 LogSource = Callable[[], Iterator[bytes]]
 
 
 def _res(request: Any) -> str | None:
     return None if request.resource is None else str(request.resource.plural)
-
-
-def _stored(cluster: Any, resource: str, namespace: str | None, name: str) -> Any:
-    return cluster.kmock.objects._objects.get((kmock.resource(resource), namespace, name))
 
 
 def declare(cluster: Any) -> None:
@@ -55,7 +51,7 @@ def declare(cluster: Any) -> None:
 def _scale(cluster: Any, request: Any) -> Any:
     plural = _res(request)
     resource = f"apps/v1/{plural}"
-    found = _stored(cluster, resource, request.namespace, request.name)
+    found = stored(cluster.kmock, resource, request.namespace, request.name)
     if found is None or found.deleted:
         return Response(status=404, payload=status_body(404, "NotFound",
                                                         f"{plural} {request.name} not found"))
@@ -87,8 +83,9 @@ def _matches(labels: dict[str, Any], selector: str) -> bool:
 
 def _items(cluster: Any, resource: str, namespace: str) -> list[dict[str, Any]]:
     found = []
-    for (res, ns, _name), obj in list(cluster.kmock.objects._objects.items()):
-        if res == kmock.resource(resource) and ns == namespace and not obj.deleted:
+    wanted = kmock.resource(resource)
+    for (res, ns, _name), obj in list(cluster.kmock.objects.items()):
+        if res == wanted and ns == namespace and not obj.deleted:
             found.append(obj.raw)
     return found
 

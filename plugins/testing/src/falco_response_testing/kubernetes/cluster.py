@@ -1,10 +1,14 @@
 """A kmock Kubernetes emulator on 127.0.0.1 in a thread, for the synchronous official client.
 
-Used by the plugins' tests (through :mod:`.testing`) and by ``bench/``; needs the ``test``
-extra (kmock). kmock stores
-objects and records requests but ignores field selectors and evictions, so this cluster
-declares those reactions: LIST pods with ``fieldSelector=spec.nodeName=X`` answers from a
-per-node index (as the API server's indexed cache does), and an Eviction deletes the pod.
+kmock 0.8's ``KubernetesEmulator`` stores objects and records requests but ignores field
+selectors and evictions, so this cluster declares those as reactions: LIST pods with
+``fieldSelector=spec.nodeName=X`` answers from a per-node index (as the API server's indexed
+cache does), and an Eviction deletes the pod; :mod:`.reactions` declares the rest.
+
+Only kmock's public API is used: ``objects`` (``in``, ``[...]``, ``items()``, ``Object.raw``,
+``.deleted``, ``.delete()``), iteration over the recorded requests, and ``kmock[criteria] <<
+reaction``. ``kmock.Response`` is exported at the top of the package but missing from its
+``__all__``, hence the one ``getattr`` below.
 """
 
 from __future__ import annotations
@@ -12,79 +16,49 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import kmock
 
-Response: Any = kmock.Response  # type: ignore[attr-defined]  # exported, not in __all__
+Response: Any = getattr(kmock, "Response")  # exported, not in kmock's __all__
 
 PODS = "v1/pods"
 NODES = "v1/nodes"
 NAMESPACES = "v1/namespaces"
 NETPOLS = "networking.k8s.io/v1/networkpolicies"
 EVENTS = "v1/events"
+DEPLOYMENTS = "apps/v1/deployments"
+REPLICASETS = "apps/v1/replicasets"
+STATEFULSETS = "apps/v1/statefulsets"
+DAEMONSETS = "apps/v1/daemonsets"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+HANG_LIMIT_S = 60.0
 
 
 def status_body(code: int, reason: str, message: str, **extra: Any) -> dict[str, Any]:
+    """A Kubernetes ``Status`` failure body, as the API server answers errors."""
     return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
             "code": code, "reason": reason, "message": message, **extra}
 
 
-def realistic_pod(namespace: str, name: str, node: str, container_ids: Iterable[str], *,
-                  owner: bool = True, labels: dict[str, str] | None = None,
-                  annotations: dict[str, str] | None = None, uid: str | None = None
-                  ) -> dict[str, Any]:
-    """A pod shaped like a Deployment's: owner, probes, env, volumes, statuses (~3 KB)."""
-    app = name.rsplit("-", 2)[0]
-    ids = list(container_ids)
-    containers, statuses = [], []
-    for i, cid in enumerate(ids):
-        cname = app if i == 0 else f"sidecar-{i}"
-        containers.append({
-            "name": cname, "image": f"registry.example.com/{app}:1.{i}.3",
-            "ports": [{"containerPort": 8080 + i, "protocol": "TCP"}],
-            "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "POD_NAME", "valueFrom": {
-                "fieldRef": {"fieldPath": "metadata.name"}}}],
-            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                          "limits": {"memory": "256Mi"}},
-            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080 + i},
-                               "periodSeconds": 10},
-            "volumeMounts": [{"name": "kube-api-access", "readOnly": True,
-                              "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
-        })
-        statuses.append({
-            "name": cname, "ready": True, "restartCount": 0, "started": True,
-            "image": f"registry.example.com/{app}:1.{i}.3",
-            "imageID": f"registry.example.com/{app}@sha256:{cid[:64].ljust(64, '0')}",
-            "containerID": f"containerd://{cid}",
-            "state": {"running": {"startedAt": "2026-11-20T10:00:00Z"}},
-        })
-    metadata: dict[str, Any] = {
-        "name": name, "namespace": namespace, "uid": uid or f"uid-{namespace}-{name}",
-        "resourceVersion": "1", "labels": {"app": app, "pod-template-hash": "7f9c8d", **(labels or {})},
-        "annotations": dict(annotations or {}),
-        "creationTimestamp": "2026-11-20T09:59:58Z",
-    }
-    if owner:
-        metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                        "name": f"{app}-7f9c8d", "uid": f"rs-{app}",
-                                        "controller": True, "blockOwnerDeletion": True}]
-    return {
-        "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
-        "spec": {"nodeName": node, "containers": containers, "serviceAccountName": "default",
-                 "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
-                 "volumes": [{"name": "kube-api-access", "projected": {"sources": [
-                     {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}],
-                 "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
-                                  "effect": "NoExecute", "tolerationSeconds": 300}]},
-        "status": {"phase": "Running", "hostIP": "10.0.1.5", "podIP": "10.0.1.77",
-                   "qosClass": "Burstable", "startTime": "2026-11-20T09:59:58Z",
-                   "conditions": [{"type": "Ready", "status": "True"}],
-                   "containerStatuses": statuses},
-    }
+def stored(emulator: kmock.KubernetesEmulator, resource: str, namespace: str | None,
+           name: str) -> kmock.Object | None:
+    """The emulator's live view of one object, or None when it was never stored; a
+    soft-deleted one is returned (``.deleted`` says so)."""
+    key = (kmock.resource(resource), namespace, name)
+    return emulator.objects[key] if key in emulator.objects else None
+
+
+def method(request: Any) -> str:
+    """A recorded request's HTTP method as text (kmock gives an enum)."""
+    return str(getattr(request.method, "value", request.method))
+
+
+def paths(requests: Any) -> list[tuple[str, str]]:
+    """``[(method, path), ...]`` of recorded requests, for asserting what was called."""
+    return [(method(r), r.url.path) for r in requests]
 
 
 class KmockCluster:
@@ -98,6 +72,7 @@ class KmockCluster:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kmock", daemon=True)
         self._by_node: dict[str, dict[tuple[str, str], None]] = {}
+        self._requests_seen = 0
         self.evicted: list[tuple[str, str]] = []
         self.logs: dict[tuple[str, str, str, bool], Any] = {}
 
@@ -157,15 +132,15 @@ class KmockCluster:
         km[node_list] << self._list_node_pods
         km[namespace_get] << self._get_namespace
         km[eviction] << self._evict
-        from . import kmock_reactions
+        from . import reactions
 
-        kmock_reactions.declare(self)
+        reactions.declare(self)
 
     def _list_node_pods(self, request: Any) -> dict[str, Any]:
         node = request.params["fieldSelector"].split("=", 1)[1]
         items = []
         for namespace, name in self._by_node.get(node, {}):
-            obj = self.kmock.objects._objects.get((kmock.resource(PODS), namespace, name))
+            obj = stored(self.kmock, PODS, namespace, name)
             if obj is not None and not obj.deleted:
                 items.append(obj.raw)
         return {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "9"},
@@ -181,7 +156,7 @@ class KmockCluster:
 
     def _evict(self, request: Any) -> Any:
         key = (request.namespace, request.name)
-        obj = self.kmock.objects._objects.get((kmock.resource(PODS), *key))
+        obj = stored(self.kmock, PODS, *key)
         if obj is None or obj.deleted:
             return Response(status=404, payload=status_body(404, "NotFound", "pod not found"))
         obj.delete()
@@ -217,7 +192,28 @@ class KmockCluster:
         return seen
 
     def react(self, method: str, path: str, reaction: Any) -> None:
+        """Answer the next 20 requests ``method path`` with ``reaction`` (a kmock payload or
+        a callable; ``NotImplemented`` lets a request through to the emulator)."""
         self.kmock[f"{method.lower()} {path}"] ** 20 << reaction
+
+    def hang(self, method: str, path: str) -> list[Any]:
+        """Never answer the next 20 requests ``method path``: each is held until the cluster
+        stops (at most ``HANG_LIMIT_S``), so a client's own timeout is what ends the call,
+        however slow the machine. Returns the list the held requests are put in."""
+        held: list[Any] = []
+
+        async def hold(request: Any) -> Any:
+            held.append(request)
+            assert self._stop is not None
+            try:
+                await asyncio.wait_for(self._stop.wait(), HANG_LIMIT_S)
+            except TimeoutError:
+                pass
+            return Response(status=503, payload=status_body(503, "ServiceUnavailable",
+                                                            "held until the cluster stopped"))
+
+        self.react(method, path, hold)
+        return held
 
     # -- objects ------------------------------------------------------------------
 
@@ -248,20 +244,24 @@ class KmockCluster:
         return pod
 
     def obj(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        key = (kmock.resource(resource), namespace, name)
-        found = self.kmock.objects._objects.get(key)
+        found = stored(self.kmock, resource, namespace, name)
         return None if found is None or found.deleted else found.raw
+
+    def put(self, resource: str, namespace: str | None, name: str, obj: dict[str, Any]) -> None:
+        """Store ``obj`` (a copy) as ``resource`` ``namespace/name``, replacing its history."""
+        self.kmock.objects[resource, namespace, name] = copy.deepcopy(obj)
 
     # -- requests -----------------------------------------------------------------
 
     def requests(self) -> list[Any]:
-        return list(self.kmock)
+        """The requests recorded since the cluster started or :meth:`clear_requests`."""
+        return list(self.kmock)[self._requests_seen:]
 
     def writes(self) -> list[Any]:
         return [r for r in self.requests() if getattr(r.method, "value", r.method) in WRITES]
 
     def clear_requests(self) -> None:
-        """Forget recorded requests (kmock 0.8 has no public reset; bench phases need one)."""
-        self.kmock._requests.clear()
-        for reaction in self.kmock._payloads:
-            reaction._requests.clear()
+        """Start :meth:`requests` afresh. kmock 0.8 has no public reset of its request log,
+        so this remembers how many were seen; kmock keeps them (and reactions limited with
+        ``** n`` keep their counts)."""
+        self._requests_seen = len(list(self.kmock))
