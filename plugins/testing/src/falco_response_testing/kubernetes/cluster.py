@@ -85,9 +85,15 @@ class KmockCluster:
         return self
 
     def stop(self) -> None:
+        """Stop the server, releasing what :meth:`hang` holds (so it stops well before
+        ``HANG_LIMIT_S``); a second call does nothing."""
+        if not self._thread.is_alive():
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+        self._thread.join(HANG_LIMIT_S / 2)
+        if self._thread.is_alive():
+            raise RuntimeError("kmock did not stop")
 
     def _run(self) -> None:
         asyncio.run(self._main())

@@ -40,7 +40,7 @@ def engine_for(kubeconfig: str) -> Callable[..., Engine]:
     response running that action type against the kmock cluster."""
     # The official client takes seconds to import on a loaded machine: import it here, in the
     # fixture's setup, so the first action's run is not charged for it against action_timeout.
-    import kubernetes.client  # noqa: F401
+    import kubernetes.client  # type: ignore[import-untyped]  # noqa: F401
 
     def build(action_type: str, params: dict[str, Any] | None = None, *,
               dry_run: bool = False, settings: dict[str, Any] | None = None) -> Engine:
