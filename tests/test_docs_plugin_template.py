@@ -52,7 +52,7 @@ def test_the_plugin_tutorial_block_runs_in_a_fresh_venv(fresh_venv: Path,
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=ROOT, env=env,
                           text=True, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "6 passed" in done.stdout
     assert "open-ticket" in done.stdout.splitlines()[-1]
     made = tmp_path / "falco-response-open-ticket"
     assert (made / "src" / "falco_response_open_ticket" / "__init__.py").is_file()

@@ -72,9 +72,11 @@ class Containment:
 
 def engine_with(action_type: str, with_: dict[str, Any], *, name: str = "under-test",
                 before: Sequence[dict[str, Any] | str] = (), dry_run: bool = False,
-                settings: dict[str, Any] | None = None, plugins: Sequence[Any] = ()) -> Engine:
-    """An engine (installed plugins plus :class:`Containment`) whose one response, matching
-    :data:`ALERT`'s rule, runs ``before`` then the action ``name`` of type ``action_type``."""
+                settings: dict[str, Any] | None = None, plugins: Sequence[Any] = (),
+                entry_points: bool = True) -> Engine:
+    """An engine (installed plugins unless ``entry_points=False``, ``plugins``, and
+    :class:`Containment`) whose one response, matching :data:`ALERT`'s rule, runs ``before``
+    then the action ``name`` of type ``action_type``."""
     config = {
         "version": 1,
         "settings": settings or {},
@@ -82,4 +84,5 @@ def engine_with(action_type: str, with_: dict[str, Any], *, name: str = "under-t
         "responses": [{"name": "contain-shells", "match": {"rule": ALERT["rule"]},
                        "actions": [*before, name]}],
     }
-    return Engine.from_config(config, plugins=[Containment(), *plugins], dry_run=dry_run)
+    return Engine.from_config(config, plugins=[Containment(), *plugins], dry_run=dry_run,
+                              entry_points=entry_points)
