@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from falco_response_testing.kubernetes import (NETPOLS, alert_with_fields, cid,
-                                               cluster_role_permissions, container_alert,
-                                               deployment, owned_by, permission_of, pod_alert,
-                                               realistic_pod)
+from falco_response_testing.kubernetes import (NETPOLS, cid, cluster_role_permissions,
+                                               container_alert, deployment, owned_by,
+                                               permission_of, pod_alert, realistic_pod)
 
 from falco_response import Engine, Status
 from falco_response.undo import undo

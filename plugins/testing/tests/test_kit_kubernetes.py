@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import urllib3
 from falco_response import alert_from_dict
-from falco_response_testing.kubernetes import (DEPLOYMENTS, PODS, cid, cluster,  # noqa: F401
-                                               container_alert, deployment, kubeconfig, method,
-                                               paths, pod_alert, realistic_pod, set_log,
-                                               validate)
+from falco_response_testing.kubernetes import (DEPLOYMENTS, PODS, cid, container_alert,
+                                               deployment, method, paths, pod_alert,
+                                               realistic_pod, set_log, validate)
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
