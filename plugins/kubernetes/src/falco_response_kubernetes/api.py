@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from falco_response import Redactor
 from falco_response.retrying import deadline_retrying
 from tenacity import retry_if_exception
 
@@ -63,13 +64,27 @@ def retryable(exc: BaseException, retry_429: bool = True) -> bool:
     return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
 
 
-def _describe(exc: BaseException) -> tuple[int, str, bool, dict[str, Any]]:
+def _redactor(api_client: Any) -> Redactor:
+    """The client's credentials (bearer token, basic-auth password), read when a call fails:
+    an EKS token is re-signed while the client lives."""
+    conf = getattr(api_client, "configuration", None)
+    secrets: list[str | None] = [getattr(conf, "password", None)]
+    for value in (getattr(conf, "api_key", None) or {}).values():
+        secrets += [str(value), str(value).removeprefix("Bearer ")]
+    return Redactor(secrets=secrets)
+
+
+def _describe(exc: BaseException, redact: Redactor | None = None,
+              ) -> tuple[int, str, bool, dict[str, Any]]:
+    """(status, message, timed out, Status body) of a failed call. An API server may echo
+    the request's credentials in its answer: they are redacted before the message is cut."""
     import urllib3
 
     if _is_api_exception(exc):
-        body = _status_body(exc)
+        scrub = redact or Redactor()
+        body = scrub.data(_status_body(exc))
         status = int(getattr(exc, "status", 0) or 0)
-        message = str(body.get("message") or getattr(exc, "reason", "") or "")[:300]
+        message = scrub(body.get("message") or getattr(exc, "reason", "") or "")[:300]
         return status, f"{status} {message}".strip(), False, body
     if isinstance(exc, urllib3.exceptions.NewConnectionError):  # subclasses ConnectTimeoutError
         return 0, "no answer (could not connect)", False, {}
@@ -121,7 +136,7 @@ class Kube:
                     raise KubeError(what, 0, "timed out (the action's deadline passed)",
                                     timed_out=True) from None
                 failure = errors[-1]
-            status, message, timed_out, body = _describe(failure)
+            status, message, timed_out, body = _describe(failure, _redactor(self.api_client))
             raise KubeError(what, status, message, timed_out=timed_out, body=body) from None
         data = response.data
         release = getattr(response, "release_conn", None)

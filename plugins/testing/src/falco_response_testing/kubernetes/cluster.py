@@ -108,12 +108,13 @@ class KmockCluster:
             self._ready.set()
             await self._stop.wait()
 
-    def kubeconfig(self, path: Path) -> str:
+    def kubeconfig(self, path: Path, token: str = "test-token") -> str:
+        """Write a kubeconfig for this cluster (bearer ``token``) at ``path``; returns it."""
         path.write_text(
             "apiVersion: v1\nkind: Config\ncurrent-context: kmock\n"
             f"clusters:\n- name: kmock\n  cluster:\n    server: {self.url}\n"
             "contexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: kmock\n"
-            "users:\n- name: kmock\n  user:\n    token: test-token\n")
+            f"users:\n- name: kmock\n  user:\n    token: {token}\n")
         return str(path)
 
     # -- reactions kmock does not emulate -------------------------------------------
