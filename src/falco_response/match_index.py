@@ -97,8 +97,8 @@ class ResponseIndex(Generic[T]):
     Responses are indexed, once, by their exact rule names and up to three of their
     equals/in conditions (a tree of dict lookups, least crowded values, most common field
     first). An alert costs its key's lookup, one dict lookup per field its key's plans
-    still need, and the remaining conditions of the responses found, each response's
-    conditions in one call.
+    still need, and the remaining conditions of the responses found (the atoms, shared by
+    every response that states the same condition).
     """
 
     _CACHE_MAX = 4096
@@ -112,7 +112,7 @@ class ResponseIndex(Generic[T]):
         self._header_of: list[int] = []
         self._headers: list[CompiledMatch] = []
         shared: dict[Any, Atom] = {}  # one atom per distinct condition
-        self._checks: list[_Check | None] = []
+        self._checks: list[tuple[_Check, ...]] = []  # what the lookups leave to check
         self._root = _Node()
         self._by_rule: dict[str, _Node] = {}
         crowd = _crowding(matches)
@@ -129,7 +129,7 @@ class ResponseIndex(Generic[T]):
             anchors.sort(key=lambda a: -common[a.name])
             rest = [shared.setdefault(atom.key, atom) for atom in match.atoms
                     if not any(atom is a for a in anchors)]  # the lookups decide anchors
-            self._checks.append(_conjunction([atom.check for atom in rest]))
+            self._checks.append(tuple(atom.check for atom in rest))
             if match.exact_rules is not None:
                 for rule in match.exact_rules:
                     node = self._by_rule.get(rule)
@@ -222,8 +222,10 @@ class ResponseIndex(Generic[T]):
             candidates = sorted(candidates)
         checks, stop, items = self._checks, self._stop, self.items
         for i in candidates:
-            check = checks[i]
-            if check is None or check(fields):
+            for check in checks[i]:
+                if not check(fields):
+                    break
+            else:
                 found.append(items[i])
                 if stop[i]:
                     break
@@ -243,25 +245,6 @@ def _merge(tables: Sequence[dict[Any, Any]]) -> dict[Any, Any]:
                 nodes = before.nodes if before.__class__ is _Merged else (before,)
                 merged[value] = _Merged((*nodes, child))
     return merged
-
-
-def _conjunction(checks: Sequence[_Check]) -> _Check | None:
-    """All of ``checks`` in one call (None: nothing left to check)."""
-    if not checks:
-        return None
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda fields: first(fields) and second(fields)
-    every = tuple(checks)
-
-    def all_of(fields: Mapping[str, Any]) -> bool:
-        for check in every:
-            if not check(fields):
-                return False
-        return True
-    return all_of
 
 
 def _crowding(matches: Sequence[CompiledMatch]) -> dict[tuple[str, Any], int]:
