@@ -108,3 +108,19 @@ def test_the_remaining_conditions_of_a_found_response_still_apply() -> None:
     assert index.matching(make_alert(rule="R", output_fields={"proc.name": "sh"})) == [2]
     for alert in RULES:
         assert index.matching(make_alert(rule=alert, output_fields=fields)) == [1, 2]
+
+
+def test_the_first_lookup_reads_the_dotted_spelling_and_misses_keep_the_rest() -> None:
+    config = [({"fields": {"proc.aname[2]": ["bash", "sh", "zsh"]}}, False),
+              ({"rule": "R", "fields": {"proc.aname[2]": "sh", "user.uid": 0}}, False),
+              ({"fields": {"user.uid": "0"}}, False), ({"rule": "R"}, False)]
+    index = index_of(config)
+    for _ in range(2):
+        assert index.matching(make_alert(rule="R", output_fields={
+            "proc.aname.2": "sh", "user.uid": 0})) == [0, 1, 2, 3]
+        assert index.matching(make_alert(rule="R", output_fields={
+            "proc.aname[2]": "sh", "proc.aname.2": "fish", "user.uid": "00"})) == [0, 1, 2, 3]
+        assert index.matching(make_alert(rule="R", output_fields={
+            "proc.aname.2": "fish", "user.uid": 0})) == [2, 3]
+        assert index.matching(make_alert(rule="R", output_fields={"user.uid": 0})) == [2, 3]
+        assert index.matching(make_alert(rule="S", output_fields={"proc.aname.2": "zsh"})) == [0]

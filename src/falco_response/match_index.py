@@ -83,12 +83,16 @@ class _Merged:
 class _KeyState:
     """What one alert key has decided: header answers and the plan of each place reached."""
 
-    __slots__ = ("decided", "plans", "top")
+    __slots__ = ("by_first", "decided", "first", "plans", "top")
 
     def __init__(self) -> None:
         self.decided: dict[int, bool] = {}
         self.plans: dict[Any, _Plan] = {}
-        self.top: _Plan = ((), ())
+        self.top: _Plan = ((), ())  # without ``first``'s lookup when there is one
+        # The top's largest table: looked up first, each value it has leads to one plan
+        # of the top and that value's node together (a copy of the table, filled in).
+        self.first: _Lookup | None = None
+        self.by_first: dict[Any, Any] = {}
 
 
 class ResponseIndex(Generic[T]):
@@ -150,8 +154,22 @@ class ResponseIndex(Generic[T]):
         state = self._seen_keys[key] = _KeyState()
         by_rule = self._by_rule.get(alert.rule)
         top = (self._root,) if by_rule is None else (self._root, by_rule)
-        state.top = self._plan(alert, state, top)
+        found, lookups = self._plan(alert, state, top)
+        if lookups:
+            first = max(lookups, key=lambda lookup: len(lookup[3]))
+            name, alt, text, table = first
+            state.by_first = dict(table)
+            state.first = (name, alt, text, state.by_first)
+            lookups = tuple(lookup for lookup in lookups if lookup is not first)
+        state.top = (found, lookups)
         return state
+
+    def _with_top(self, alert: Alert, state: _KeyState, child: Any) -> _Plan:
+        """The plan of the top and ``child`` (reached by the first lookup) together."""
+        found, lookups = self._plan(alert, state, child.nodes if child.__class__ is _Merged
+                                    else (child,))
+        top_found, top_lookups = state.top
+        return tuple(sorted(top_found + found)), top_lookups + lookups
 
     def _plan(self, alert: Alert, state: _KeyState, nodes: tuple[_Node, ...]) -> _Plan:
         """The responses of ``nodes`` whose headers admit the alert's key (in file order),
@@ -186,7 +204,25 @@ class ResponseIndex(Generic[T]):
         fields: Mapping[str, Any] = alert.output_fields
         if fields.__class__ is MappingProxyType:  # a dict's ``get`` is twice as fast
             fields = fields.copy()  # type: ignore[attr-defined]
-        candidates, lookups = state.top
+        first = state.first
+        if first is None:
+            candidates, lookups = state.top
+        else:
+            name, alt, text, table = first
+            value = fields.get(name)
+            if value is None and alt is not None:
+                value = fields.get(alt)
+            if value is None:
+                candidates, lookups = state.top
+            else:
+                value = value if text and value.__class__ is str else _key(value)
+                plan = table.get(value)
+                if plan is None:
+                    candidates, lookups = state.top
+                else:
+                    if plan.__class__ is not tuple:  # that value's first alert
+                        plan = table[value] = self._with_top(alert, state, plan)
+                    candidates, lookups = plan
         several = False
         pending = [lookups] if lookups else []
         while pending:  # the places the alert's field values lead to
