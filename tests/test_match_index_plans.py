@@ -124,3 +124,26 @@ def test_the_first_lookup_reads_the_dotted_spelling_and_misses_keep_the_rest() -
             "proc.aname.2": "fish", "user.uid": 0})) == [2, 3]
         assert index.matching(make_alert(rule="R", output_fields={"user.uid": 0})) == [2, 3]
         assert index.matching(make_alert(rule="S", output_fields={"proc.aname.2": "zsh"})) == [0]
+
+
+def test_many_candidates_stating_one_condition_run_it_once() -> None:
+    config = [({"fields": {"proc.cmdline": {"regex": "curl"}, "user.uid": {"not_in": [i]}}},
+               i == 15) for i in range(20)]
+    index = index_of(config)
+    calls: dict[Any, int] = {}
+    wrappers: dict[Any, Any] = {}
+
+    def counted(check: Any) -> Any:
+        def run(fields: Any) -> bool:
+            calls[check] = calls.get(check, 0) + 1
+            return bool(check(fields))
+        return wrappers.setdefault(check, run)  # a shared condition keeps one check
+
+    index._checks = [tuple(counted(check) for check in checks) for checks in index._checks]
+    assert len(wrappers) == 21  # one regex, twenty not_in
+    alert = make_alert(output_fields={"proc.cmdline": "curl x", "user.uid": 3})
+    assert index.matching(alert) == [i for i in range(16) if i != 3]
+    regex = index._checks[0][0]
+    assert sorted(calls.values()) == [1] * 17  # the regex once, the 16 not_in up to the stop
+    assert all(checks[0] is regex for checks in index._checks)
+    assert index.matching(make_alert(output_fields={"proc.cmdline": "wget", "user.uid": 3})) == []

@@ -11,6 +11,11 @@ Three facts keep the cost of an alert near-constant whatever the number of respo
 - Per key, the index remembers a *plan* for each place its lookups lead: the responses there
   that the key's header admits, and one lookup per field (the tables of the responses
   indexed by exact rule and of the others merged) that can still find such a response.
+  The largest first-level table is looked up first, and each of its values leads straight
+  to one plan of both levels.
+- Responses that state the same condition share one atom; what the lookups leave to check
+  is a tuple of those atoms' checks (few objects for many responses), and when an alert has
+  many candidates each shared check runs once for it.
 
 File order and ``stop`` are kept: the candidates are checked in file order.
 """
@@ -31,6 +36,7 @@ _Check = Callable[[Mapping[str, Any]], bool]
 _Lookup = tuple[str, "str | None", bool, dict[Any, Any]]
 _Plan = tuple[tuple[int, ...], tuple[_Lookup, ...]]
 _DEPTH = 3  # a response is indexed by its exact rules and up to three equals/in conditions
+_SHARED_FROM = 8  # more candidates than this: remember each condition's answer for the alert
 
 
 class _Node:
@@ -257,9 +263,30 @@ class ResponseIndex(Generic[T]):
         if several:
             candidates = sorted(candidates)
         checks, stop, items = self._checks, self._stop, self.items
+        if len(candidates) > _SHARED_FROM:
+            return self._check_shared(candidates, fields)
         for i in candidates:
             for check in checks[i]:
                 if not check(fields):
+                    break
+            else:
+                found.append(items[i])
+                if stop[i]:
+                    break
+        return found
+
+    def _check_shared(self, candidates: Sequence[int], fields: Mapping[str, Any]) -> list[T]:
+        """The candidates' checks when they are many: each shared condition (one atom, one
+        check) runs once for the alert, however many of them state it."""
+        checks, stop, items = self._checks, self._stop, self.items
+        seen: dict[_Check, bool] = {}
+        found: list[T] = []
+        for i in candidates:
+            for check in checks[i]:
+                ok = seen.get(check)
+                if ok is None:
+                    ok = seen[check] = check(fields)
+                if not ok:
                     break
             else:
                 found.append(items[i])
