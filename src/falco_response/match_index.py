@@ -261,7 +261,7 @@ class ResponseIndex(Generic[T]):
         if not candidates:
             return found
         if several:
-            candidates = sorted(candidates)
+            candidates = tuple(sorted(candidates))
         checks, stop, items = self._checks, self._stop, self.items
         if len(candidates) > _SHARED_FROM:
             return self._check_shared(candidates, fields)
