@@ -7,16 +7,23 @@ Three facts keep the cost of an alert near-constant whatever the number of respo
   key is decided once per distinct key and remembered (bounded).
 - A response with an equality or ``in`` condition can only match an alert whose field has
   one of its values: those responses are indexed by field and comparison key, and an alert
-  looks its own values up (one dict lookup per indexed field).
-- Responses that state the same condition share one :class:`~falco_response.matching.Atom`,
-  evaluated at most once per alert.
+  looks its own values up.
+- Per key, the index remembers a *plan* for each place its lookups lead: the responses there
+  that the key's header admits, and one lookup per field (the tables of the responses
+  indexed by exact rule and of the others merged) that can still find such a response.
+  The largest first-level table is looked up first, and each of its values leads straight
+  to one plan of both levels.
+- Responses that state the same condition share one atom; what the lookups leave to check
+  is a tuple of those atoms' checks (few objects for many responses), and when an alert has
+  many candidates each shared check runs once for it.
 
-File order and ``stop`` are kept: candidates are evaluated in file order.
+File order and ``stop`` are kept: the candidates are checked in file order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from .alert import Alert, Priority
@@ -24,9 +31,12 @@ from .matching import Atom, CompiledMatch, _key
 
 T = TypeVar("T")
 _Key = tuple[str, Priority, str, frozenset[str]]
-_Field = tuple[str, "str | None"]
-_Plan = tuple[list[int], tuple[tuple[str, "str | None", Any], ...]]
+_Check = Callable[[Mapping[str, Any]], bool]
+# name, bracket-free spelling, whether every key of the table is text, the table
+_Lookup = tuple[str, "str | None", bool, dict[Any, Any]]
+_Plan = tuple[tuple[int, ...], tuple[_Lookup, ...]]
 _DEPTH = 3  # a response is indexed by its exact rules and up to three equals/in conditions
+_SHARED_FROM = 8  # more candidates than this: remember each condition's answer for the alert
 
 
 class _Node:
@@ -66,14 +76,39 @@ class _Node:
         return frozenset(below)
 
 
+class _Merged:
+    """Several nodes one alert reaches by the same field value (for one key): the rule's
+    node and the rest's, and their children; looked up once, planned as one."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: tuple[_Node, ...]) -> None:
+        self.nodes = nodes
+
+
+class _KeyState:
+    """What one alert key has decided: header answers and the plan of each place reached."""
+
+    __slots__ = ("by_first", "decided", "first", "plans", "top")
+
+    def __init__(self) -> None:
+        self.decided: dict[int, bool] = {}
+        self.plans: dict[Any, _Plan] = {}
+        self.top: _Plan = ((), ())  # without ``first``'s lookup when there is one
+        # The top's largest table: looked up first, each value it has leads to one plan
+        # of the top and that value's node together (a copy of the table, filled in).
+        self.first: _Lookup | None = None
+        self.by_first: dict[Any, Any] = {}
+
+
 class ResponseIndex(Generic[T]):
     """The responses whose ``match`` admits an alert, in file order, honouring ``stop``.
 
     Responses are indexed, once, by their exact rule names and up to three of their
     equals/in conditions (a tree of dict lookups, least crowded values, most common field
-    first). Each node's responses are filtered by their header once per distinct alert key. An alert costs a few dict lookups of its
-    rule and field values, the header answers of the responses found (remembered per key),
-    and the remaining atoms of those that pass.
+    first). An alert costs its key's lookup, one dict lookup per field its key's plans
+    still need, and the remaining conditions of the responses found (the atoms, shared by
+    every response that states the same condition).
     """
 
     _CACHE_MAX = 4096
@@ -86,10 +121,8 @@ class ResponseIndex(Generic[T]):
         headers: dict[Any, int] = {}
         self._header_of: list[int] = []
         self._headers: list[CompiledMatch] = []
-        atoms: dict[Any, int] = {}
-        self._atoms: list[Atom] = []
-        self._checks: list[Callable[[Mapping[str, Any]], bool]] = []
-        self._atoms_of: list[tuple[int, ...]] = []
+        shared: dict[Any, Atom] = {}  # one atom per distinct condition
+        self._checks: list[tuple[_Check, ...]] = []  # what the lookups leave to check
         self._root = _Node()
         self._by_rule: dict[str, _Node] = {}
         crowd = _crowding(matches)
@@ -104,16 +137,9 @@ class ResponseIndex(Generic[T]):
             self._header_of.append(hid)
             anchors = _anchors(match.atoms, crowd, _DEPTH)
             anchors.sort(key=lambda a: -common[a.name])
-            ids = []
-            for atom in match.atoms:
-                if any(atom is a for a in anchors):
-                    continue  # the lookups that find the response decide it
-                aid = atoms.setdefault(atom.key, len(atoms))
-                if aid == len(self._atoms):
-                    self._atoms.append(atom)
-                    self._checks.append(atom.check)
-                ids.append(aid)
-            self._atoms_of.append(tuple(ids))
+            rest = [shared.setdefault(atom.key, atom) for atom in match.atoms
+                    if not any(atom is a for a in anchors)]  # the lookups decide anchors
+            self._checks.append(tuple(atom.check for atom in rest))
             if match.exact_rules is not None:
                 for rule in match.exact_rules:
                     node = self._by_rule.get(rule)
@@ -125,21 +151,36 @@ class ResponseIndex(Generic[T]):
         for node in self._by_rule.values():
             node.freeze(self._header_of)
         self._root.freeze(self._header_of)
-        self._seen_keys: dict[_Key, tuple[dict[int, bool], dict[_Node, _Plan]]] = {}
+        self._seen_keys: dict[_Key, _KeyState] = {}
 
-    def _key_state(self, key: _Key) -> tuple[dict[int, bool], dict[_Node, _Plan]]:
-        """Per alert key: header answers, and each node's plan for alerts of that key."""
+    def _key_state(self, key: _Key, alert: Alert) -> _KeyState:
+        """A new key's state, with the plan of the root and the rule's node together."""
         if len(self._seen_keys) >= self._CACHE_MAX:
             self._seen_keys.clear()
-        state: tuple[dict[int, bool], dict[_Node, _Plan]] = ({}, {})
-        self._seen_keys[key] = state
+        state = self._seen_keys[key] = _KeyState()
+        by_rule = self._by_rule.get(alert.rule)
+        top = (self._root,) if by_rule is None else (self._root, by_rule)
+        found, lookups = self._plan(alert, state, top)
+        if lookups:
+            first = max(lookups, key=lambda lookup: len(lookup[3]))
+            name, alt, text, table = first
+            state.by_first = dict(table)
+            state.first = (name, alt, text, state.by_first)
+            lookups = tuple(lookup for lookup in lookups if lookup is not first)
+        state.top = (found, lookups)
         return state
 
-    def _plan(self, alert: Alert, node: _Node, decided: dict[int, bool],
-              plans: dict[_Node, _Plan]) -> _Plan:
-        """A node's responses whose headers admit the alert's key, and the tables worth a
-        lookup: those with such a response below them (the others cannot add a candidate)."""
-        headers = self._headers
+    def _with_top(self, alert: Alert, state: _KeyState, child: Any) -> _Plan:
+        """The plan of the top and ``child`` (reached by the first lookup) together."""
+        found, lookups = self._plan(alert, state, child.nodes if child.__class__ is _Merged
+                                    else (child,))
+        top_found, top_lookups = state.top
+        return tuple(sorted(top_found + found)), top_lookups + lookups
+
+    def _plan(self, alert: Alert, state: _KeyState, nodes: tuple[_Node, ...]) -> _Plan:
+        """The responses of ``nodes`` whose headers admit the alert's key (in file order),
+        and one lookup per field worth one: with such a response somewhere below it."""
+        headers, decided, header_of = self._headers, state.decided, self._header_of
 
         def ok(hid: int) -> bool:
             answer = decided.get(hid)
@@ -147,61 +188,104 @@ class ResponseIndex(Generic[T]):
                 answer = decided[hid] = headers[hid].header_ok(alert)
             return answer
 
-        header_of = self._header_of
-        found = [i for i in node.rest if ok(header_of[i])]
-        tables = tuple((name, alt, table) for (name, alt), table, under in node.tables
-                       if any(ok(hid) for hid in under))
-        plan = plans[node] = (found, tables)
-        return plan
+        found = sorted(i for node in nodes for i in node.rest if ok(header_of[i]))
+        by_field: dict[tuple[str, str | None], list[dict[Any, Any]]] = {}
+        for node in nodes:
+            for field, table, under in node.tables:
+                if any(ok(hid) for hid in under):
+                    by_field.setdefault(field, []).append(table)
+        lookups = []
+        for (name, alt), tables in by_field.items():
+            table = tables[0] if len(tables) == 1 else _merge(tables)
+            text = all(value.__class__ is str for value in table)
+            lookups.append((name, alt, text, table))
+        return tuple(found), tuple(lookups)
 
     def matching(self, alert: Alert) -> list[T]:
         key: _Key = (alert.rule, alert.priority, alert.source, alert.tags)
         state = self._seen_keys.get(key)
         if state is None:
-            state = self._key_state(key)
-        decided, plans = state
+            state = self._key_state(key, alert)
+        plans = state.plans
         fields: Mapping[str, Any] = alert.output_fields
-        keys: dict[str, Any] = {}  # the alt spelling follows from the name
-        stack = [self._root]
-        by_rule = self._by_rule.get(alert.rule)
-        if by_rule is not None:
-            stack.append(by_rule)
-        candidates: list[int] = []
-        several = False
-        while stack:  # the nodes the alert's rule and field values lead to
-            node = stack.pop()
-            plan = plans.get(node)
-            if plan is None:
-                plan = self._plan(alert, node, decided, plans)
-            some, tables = plan
-            if some:
-                if candidates:
-                    candidates, several = candidates + some, True
+        if fields.__class__ is MappingProxyType:  # a dict's ``get`` is twice as fast
+            fields = fields.copy()  # type: ignore[attr-defined]
+        first = state.first
+        if first is None:
+            candidates, lookups = state.top
+        else:
+            name, alt, text, table = first
+            value = fields.get(name)
+            if value is None and alt is not None:
+                value = fields.get(alt)
+            if value is None:
+                candidates, lookups = state.top
+            else:
+                value = value if text and value.__class__ is str else _key(value)
+                plan = table.get(value)
+                if plan is None:
+                    candidates, lookups = state.top
                 else:
-                    candidates = some
-            for name, alt, table in tables:
-                value = keys.get(name, keys)
-                if value is keys:  # each field's comparison key, once per alert
-                    value = fields.get(name)
-                    if value is None and alt is not None:
-                        value = fields.get(alt)
-                    value = keys[name] = None if value is None else _key(value)
-                if value is not None:
-                    child = table.get(value)
-                    if child is not None:
-                        stack.append(child)
-        if several:
-            candidates.sort()
+                    if plan.__class__ is not tuple:  # that value's first alert
+                        plan = table[value] = self._with_top(alert, state, plan)
+                    candidates, lookups = plan
+        several = False
+        pending = [lookups] if lookups else []
+        while pending:  # the places the alert's field values lead to
+            for name, alt, text, table in pending.pop():
+                value = fields.get(name)
+                if value is None:
+                    if alt is None:
+                        continue
+                    value = fields.get(alt)
+                    if value is None:
+                        continue
+                # A text-only table holds no number, so text is its own comparison key
+                # (numeric text, whose key is a number, finds nothing either way).
+                child = table.get(value if text and value.__class__ is str else _key(value))
+                if child is None:
+                    continue
+                plan = plans.get(child)
+                if plan is None:
+                    plan = plans[child] = self._plan(
+                        alert, state, child.nodes if child.__class__ is _Merged else (child,))
+                some, deeper = plan
+                if some:
+                    if candidates:
+                        candidates, several = candidates + some, True
+                    else:
+                        candidates = some
+                if deeper:
+                    pending.append(deeper)
         found: list[T] = []
         if not candidates:
             return found
-        seen: dict[int, bool] = {}
-        checks, atoms_of, stop, items = self._checks, self._atoms_of, self._stop, self.items
+        if several:
+            candidates = tuple(sorted(candidates))
+        checks, stop, items = self._checks, self._stop, self.items
+        if len(candidates) > _SHARED_FROM:
+            return self._check_shared(candidates, fields)
         for i in candidates:
-            for aid in atoms_of[i]:
-                ok = seen.get(aid)
+            for check in checks[i]:
+                if not check(fields):
+                    break
+            else:
+                found.append(items[i])
+                if stop[i]:
+                    break
+        return found
+
+    def _check_shared(self, candidates: Sequence[int], fields: Mapping[str, Any]) -> list[T]:
+        """The candidates' checks when they are many: each shared condition (one atom, one
+        check) runs once for the alert, however many of them state it."""
+        checks, stop, items = self._checks, self._stop, self.items
+        seen: dict[_Check, bool] = {}
+        found: list[T] = []
+        for i in candidates:
+            for check in checks[i]:
+                ok = seen.get(check)
                 if ok is None:
-                    ok = seen[aid] = checks[aid](fields)
+                    ok = seen[check] = check(fields)
                 if not ok:
                     break
             else:
@@ -209,6 +293,21 @@ class ResponseIndex(Generic[T]):
                 if stop[i]:
                     break
         return found
+
+
+def _merge(tables: Sequence[dict[Any, Any]]) -> dict[Any, Any]:
+    """One table for several nodes' tables of one field: a value found in more than one
+    leads to all their nodes at once."""
+    merged: dict[Any, Any] = {}
+    for table in tables:
+        for value, child in table.items():
+            before = merged.get(value)
+            if before is None:
+                merged[value] = child
+            else:
+                nodes = before.nodes if before.__class__ is _Merged else (before,)
+                merged[value] = _Merged((*nodes, child))
+    return merged
 
 
 def _crowding(matches: Sequence[CompiledMatch]) -> dict[tuple[str, Any], int]:
