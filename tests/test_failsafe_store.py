@@ -123,8 +123,8 @@ def unopenable(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str
 KINDS = ["garbage", "under-a-file", "read-only", "locked", "busy"]
 
 
-def build(cfg: dict[str, Any]) -> Engine:
-    return Engine.from_config(cfg, plugins=[Actions()], entry_points=False)
+def build(cfg: dict[str, Any], store: Any = None) -> Engine:
+    return Engine.from_config(cfg, plugins=[Actions()], entry_points=False, store=store)
 
 
 def assert_failed_closed_and_told(outcomes: list[dict[str, Any]]) -> None:
@@ -196,8 +196,7 @@ class FailsAt(MemoryStore):
                                  RuntimeError("a backend bug")], ids=["store", "os", "bug"])
 def test_a_store_failing_mid_way_fails_closed(operation: str, check: str, exc: Exception) -> None:
     store = FailsAt(operation, exc)
-    engine = build(config("memory://"))
-    engine.store = store
+    engine = build(config("memory://"), store)
     (result,) = engine.handle(pod_alert())
     zap, tell = result.outcomes
     assert zap.status.value == "failed", zap
@@ -220,8 +219,7 @@ def test_a_failing_limit_gives_back_the_slots_already_taken() -> None:
     store = SecondLimitFails()
     cfg = config("memory://")
     cfg["settings"]["limits"]["zap"] = {"max": 2, "per": "10m"}
-    engine = build(cfg)
-    engine.store = store
+    engine = build(cfg, store)
     (result,) = engine.handle(pod_alert())
     assert result.outcomes[0].status.value == "failed"
     assert not store.held("limit:destructive:0")
@@ -229,10 +227,9 @@ def test_a_failing_limit_gives_back_the_slots_already_taken() -> None:
 
 
 def test_audit_failure_is_logged_and_counted_and_fails_nothing(tmp_path: Path) -> None:
-    engine = build(config("memory://", audit={"retention": "1d"}))
     store = FailsAt("record")
     store.url = "memory://failing-trail"  # a store that keeps a trail, as far as the engine knows
-    engine.store = store
+    engine = build(config("memory://", audit={"retention": "1d"}), store)
     (result,) = engine.handle(pod_alert())
     assert [o.status.value for o in result.outcomes] == ["ok", "ok"] and result.ok
     assert SENT == ["zap=ok"] and engine.failures == 1
@@ -240,8 +237,7 @@ def test_audit_failure_is_logged_and_counted_and_fails_nothing(tmp_path: Path) -
 
 def test_a_notifier_runs_without_its_cooldown_when_the_store_fails() -> None:
     engine = build({"version": 1, "responses": [
-        {"name": "n", "cooldown": "10m", "actions": [{"type": "tell"}]}]})
-    engine.store = FailsAt("claim")
+        {"name": "n", "cooldown": "10m", "actions": [{"type": "tell"}]}]}, FailsAt("claim"))
     for _ in range(2):
         assert [o.status.value for o in engine.handle(pod_alert())[0].outcomes] == ["ok"]
     assert len(SENT) == 2
@@ -267,13 +263,15 @@ def test_handle_never_raises_whatever_a_hook_does() -> None:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """Run ``falco-response`` in this process with the test's action types installed."""
-    original = Engine.from_config.__func__  # type: ignore[attr-defined]
+    import falco_response.loading as loading
 
-    def with_actions(cls: Any, source: Any, plugins: Any = (), **kwargs: Any) -> Engine:
+    original = loading.build_plugin_manager
+
+    def with_actions(plugins: Any = (), **kwargs: Any) -> Any:
         extra = [] if any(isinstance(p, Actions) for p in plugins) else [Actions()]
-        return original(cls, source, plugins=[*plugins, *extra], **kwargs)  # type: ignore
+        return original([*plugins, *extra], **kwargs)
 
-    monkeypatch.setattr(Engine, "from_config", classmethod(with_actions))
+    monkeypatch.setattr(loading, "build_plugin_manager", with_actions)
     monkeypatch.setattr("gc.freeze", lambda: None)
     monkeypatch.setenv("FALCO_RESPONSE_LOG_LEVEL", "error")
 

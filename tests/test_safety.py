@@ -54,10 +54,7 @@ def _clear() -> None:
 def engine(settings: dict[str, Any] | None = None, store: Any = None, **response: Any) -> Engine:
     config = {"version": 1, "settings": settings or {}, "responses": [
         {"name": "contain", "actions": [{"type": "zap"}, {"type": "tell"}], **response}]}
-    built = Engine.from_config(config, plugins=[Actions()], entry_points=False)
-    if store is not None:
-        built.store = store
-    return built
+    return Engine.from_config(config, plugins=[Actions()], entry_points=False, store=store)
 
 
 def pod_alert(pod: str = "api-1", **kw: Any) -> dict[str, Any]:
@@ -175,8 +172,7 @@ def test_dry_runs_and_skips_do_not_count_against_the_limit() -> None:
     dry = Engine.from_config({"version": 1, "settings": {"dry_run": True,
                               "limits": {"destructive": {"max": 1, "per": "1h"}}},
                               "responses": [{"name": "r", "actions": [{"type": "zap"}]}]},
-                             plugins=[Actions()], entry_points=False)
-    dry.store = e.store
+                             plugins=[Actions()], entry_points=False, store=e.store)
     # A dry run says what a live run would meet (the limit binds after one) but takes no
     # live slot: the live engine still has its one.
     assert [dry.handle(pod_alert(f"d{i}"))[0].outcomes[0].status.value for i in range(5)] == \

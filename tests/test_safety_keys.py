@@ -47,10 +47,10 @@ class Actions:
         return ctx.ok()
 
 
-def build(actions: Actions, responses: list[dict[str, Any]],
+def build(actions: Actions, responses: list[dict[str, Any]], store: Any = None,
           **settings: Any) -> Engine:
     return Engine.from_config({"version": 1, "settings": settings, "responses": responses},
-                              plugins=[actions], entry_points=False)
+                              plugins=[actions], entry_points=False, store=store)
 
 
 def alert(**changes: Any) -> dict[str, Any]:
@@ -168,8 +168,7 @@ def test_a_skipped_limit_gives_back_its_cooldown_and_earlier_slots() -> None:
     actions = Actions()
     store = MemoryStore()
     engine = build(actions, [{"name": "r", "cooldown": "1h", "actions": [{"type": "zap"}]}],
-                   limits={"destructive": {"max": 5, "per": "1h"}, "zap": {"max": 1, "per": "1h"}})
-    engine.store = store
+                   store, limits={"destructive": {"max": 5, "per": "1h"}, "zap": {"max": 1, "per": "1h"}})
     engine.handle(alert(f_k8s_pod_name="p1"))
     paused = engine.handle(alert(f_k8s_pod_name="p2"))[0].outcomes[0]
     assert paused.detail == {"blast_radius": "zap"}
@@ -208,10 +207,8 @@ def test_a_dry_run_takes_no_live_slot_and_a_live_run_is_not_held_by_dry_runs() -
     responses = [{"name": "r", "cooldown": "1h", "actions": [{"type": "zap"}]}]
     dry = Engine.from_config({"version": 1, "settings": {
         "dry_run": True, "limits": {"destructive": {"max": 1, "per": "1h"}}},
-        "responses": responses}, plugins=[actions], entry_points=False)
-    dry.store = store
-    live = build(actions, responses, limits={"destructive": {"max": 1, "per": "1h"}})
-    live.store = store
+        "responses": responses}, plugins=[actions], entry_points=False, store=store)
+    live = build(actions, responses, store, limits={"destructive": {"max": 1, "per": "1h"}})
     dry.handle(alert())
     assert not any(store.held(k) for k in ("limit:destructive:0",)) and not store._claims
     assert live.handle(alert())[0].outcomes[0].status.value == "ok"

@@ -24,6 +24,7 @@ from .actions import ActionContext
 from . import environment
 from .alert import Alert
 from .audit import records_for
+from .delivery import Claim, Delivery
 from .config import (BoundAction, Config, ConfigSource, Response, action_types_in,
                      load_config, read_config)
 from .errors import ConfigError, ConfigProblem, FalcoResponseError
@@ -34,6 +35,7 @@ from .safety import Safeguards
 from .senders import INTERNAL_SKIP, TRUNCATED_NOTE, SenderChecks
 
 if TYPE_CHECKING:
+    from .delivery import Claims
     from .state import StateStore
 
 DRY_RUN_ENV = environment.DRY_RUN
@@ -104,6 +106,16 @@ def default_logger() -> Any:
     return _DefaultLogger()
 
 
+_NO_CLAIM = Claim()
+
+
+def _delivery_of(message_id: str | None, delivery: Delivery | None) -> Delivery | None:
+    """The delivery of one message of a payload: a batch record's own id, else the payload's."""
+    if message_id is None or (delivery is not None and delivery.message_id == message_id):
+        return delivery
+    return Delivery(message_id, delivery.sns_message_id if delivery else None)
+
+
 class Engine:
     """Parses, filters, matches and runs actions. Thread-safe for ``handle`` once built.
 
@@ -114,11 +126,21 @@ class Engine:
 
     def __init__(self, config: Config, plugins: Plugins, *, dry_run: bool = False,
                  logger: Any = None, store: StateStore | None = None,
-                 store_url: str | None = None) -> None:
-        """``logger`` (a structlog logger) and ``store`` (a state store the caller opened and
-        shares, e.g. the Lambda handler's idempotency store) are the engine's collaborators;
-        without ``store`` the engine opens ``store_url`` (else ``settings.store``, else this
-        process's memory) on first use, and opens it again after a failure."""
+                 store_url: str | None = None, idempotency: Claims | None = None,
+                 audit_dry_runs: bool = True) -> None:
+        """The engine's collaborators are given here, once, never patched in afterwards:
+
+        - ``logger``, a structlog logger (else :func:`default_logger`);
+        - ``store``, a state store the caller opened and shares (``replay``'s read-only one,
+          the console's, a test's); without it the engine opens ``store_url`` (else
+          ``settings.store``, else this process's memory) on first use, and opens it again
+          after a failure;
+        - ``idempotency``, what claims each alert's :class:`~.delivery.Delivery` before its
+          actions run (the Lambda handler's :class:`~.aws_lambda.idempotency.Idempotency`);
+        - ``audit_dry_runs``: record dry-run outcomes in the audit trail (marked
+          ``dry_run``); the CLI's what-if runs (``replay``/``handle --dry-run``) pass False:
+          they write nothing.
+        """
         self.config = config
         self.plugins = plugins
         self.dry_run = dry_run or forced_dry_run() or config.settings.dry_run
@@ -126,6 +148,7 @@ class Engine:
         self._store = store
         self._store_url = store_url or config.settings.store
         self._unavailable_since: float | None = None
+        self.idempotency = idempotency
         self.memory_approvals = store is not None
         """A caller's own store may be memory:// (tests, one-process libraries); a config's
         may not hold approvals (nothing else could decide them)."""
@@ -133,9 +156,7 @@ class Engine:
         self.store_failures = 0
         """Steps that met a failing store (open, audit; cooldown and limit checks are counted
         by the safeguards): see :attr:`failures`."""
-        self.audit_dry_runs = True
-        """Record dry-run outcomes in the audit trail (marked ``dry_run``). The CLI's what-if
-        runs (``replay``/``handle --dry-run``) turn it off: they write nothing."""
+        self.audit_dry_runs = audit_dry_runs
         self._switch: Any = None  # containment.Switch, made on the first destructive action
         self._pool: Any = None  # a ThreadPoolExecutor, made on the first blocking action
         self._lock = threading.Lock()
@@ -166,20 +187,11 @@ class Engine:
             store = self._store
         return store
 
-    @store.setter
-    def store(self, store: Any) -> None:
-        """Use a store the caller opened instead (``replay``'s read-only one, tests)."""
-        with self._lock:
-            self._store = store
-            self._unavailable_since = None
-            self._safeguards = None
-            self._switch = None
-            self._audit_on = self._audit_wanted(store)
-
     def _audit_wanted(self, store: StateStore | None) -> bool:
-        """The one rule: keep an audit trail when the config asks for one and it lands where
-        `falco-response audit` can read it: the store given (not this process's memory), or,
-        without one, the store the engine opens (a URL, not the memory default)."""
+        """The one rule, decided once at construction: keep an audit trail when the config
+        asks for one and it lands where `falco-response audit` can read it: the store given
+        (not this process's memory), or, without one, the store the engine opens (a URL,
+        not the memory default)."""
         if self.config.audit_retention is None:
             return False
         if store is not None:
@@ -224,80 +236,110 @@ class Engine:
     @classmethod
     def from_config(cls, source: ConfigSource, plugins: Iterable[Any] = (), *,
                     dry_run: bool = False, entry_points: bool = True,
-                    logger: Any = None) -> Engine:
+                    logger: Any = None, store: StateStore | None = None,
+                    idempotency: Claims | None = None, audit_dry_runs: bool = True) -> Engine:
         """Build an engine from a config file path or dict.
 
         ``plugins`` are extra objects or modules with hook implementations (a custom handler's
         own actions); installed plugins load from entry points unless ``entry_points=False``.
-        Raises :class:`ConfigError` or :class:`PluginError`.
+        ``logger``, ``store``, ``idempotency`` and ``audit_dry_runs`` are the engine's
+        collaborators (see :class:`Engine`). Raises :class:`ConfigError` or
+        :class:`PluginError`.
         """
         read = read_config(source)  # first, so plugins whose types it does not use stay unloaded
         manager = build_plugin_manager(plugins, entry_points=entry_points,
                                        action_types=action_types_in(read[1]))
         return cls(load_config(source, manager.actions, read), manager, dry_run=dry_run,
-                   logger=logger)
+                   logger=logger, store=store, idempotency=idempotency,
+                   audit_dry_runs=audit_dry_runs)
 
     # -- intake -------------------------------------------------------------------------
 
-    def handle(self, payload: Any) -> list[Result]:
+    def handle(self, payload: Any, *, delivery: Delivery | None = None) -> list[Result]:
         """Handle one payload: one alert, or a batch (Lambda ``Records``). Never raises: an
         unreadable message is a result with ``error`` set, a failing store gives ``failed``
         outcomes, and anything else that raised is a result with ``error`` (not ``ok``, so a
-        queue redelivers it)."""
+        queue redelivers it). ``delivery`` names the message the payload came in (see
+        :mod:`~falco_response.delivery`): results carry its id, and the engine's
+        ``idempotency`` claims it."""
         try:
-            return self._handle(payload)
+            return self.handle_alerts(read_payload(self.plugins, payload), delivery=delivery)
         except Exception as exc:
             error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
             _quietly(self.log.error, "handling an alert raised", error=error)
-            return [Result(alert=None, error=error)]
+            return [Result(alert=None, error=error,
+                           message_id=delivery.message_id if delivery else None)]
 
-    def _handle(self, payload: Any) -> list[Result]:
-        return self.handle_alerts(read_payload(self.plugins, payload))
-
-    def handle_alerts(self, parsed: Iterable[Parsed]) -> list[Result]:
+    def handle_alerts(self, parsed: Iterable[Parsed], *,
+                      delivery: Delivery | None = None) -> list[Result]:
         """One result per message already read (:func:`~falco_response.reading.read_payload`,
         or the alerts ``serve`` queued): alerts are handled, failures reported. Never raises
-        for one alert: what raised is that alert's ``error``."""
-        return [self._safe_alert(alert, message_id) if isinstance(alert, Alert)
-                else self._unreadable(message_id, alert.error)
+        for one alert: what raised is that alert's ``error``. A message's own id (a batch
+        record's) wins over ``delivery``'s."""
+        return [self._safe_alert(alert, _delivery_of(message_id, delivery))
+                if isinstance(alert, Alert)
+                else self._unreadable(message_id or (delivery.message_id if delivery else None),
+                                      alert.error)
                 for message_id, alert in parsed]
 
     def _unreadable(self, message_id: str | None, error: str) -> Result:
         self.log.warning("unreadable message", error=error, message_id=message_id)
         return Result(alert=None, error=error, message_id=message_id)
 
-    def _safe_alert(self, alert: Alert, message_id: str | None = None) -> Result:
+    def _safe_alert(self, alert: Alert, delivery: Delivery | None) -> Result:
         try:
-            return self.handle_alert(alert, message_id=message_id)
+            return self.handle_alert(alert, delivery=delivery)
         except Exception as exc:  # a bug must cost one message, never the batch or stream
             error = f"handling failed: {type(exc).__name__}: {exc}"[:_MAX_REASON]
+            message_id = delivery.message_id if delivery else None
             _quietly(self.log.error, "handling an alert raised", rule=alert.rule,
                      uuid=alert.uuid, error=error, message_id=message_id)
             return Result(alert=alert, error=error, message_id=message_id)
 
     # -- matching and actions -----------------------------------------------------------
 
-    def handle_alert(self, alert: Alert, *, message_id: str | None = None) -> Result:
-        """Filter, match and run the actions of every matching response for one alert."""
-        result = Result(alert=alert, message_id=message_id)
+    def handle_alert(self, alert: Alert, *, delivery: Delivery | None = None) -> Result:
+        """Filter, claim (when the engine has ``idempotency``), match and run the actions of
+        every matching response for one alert. A claim is released when the alert's
+        handling fails or raises, so a redelivery acts again."""
+        result = Result(alert=alert, message_id=delivery.message_id if delivery else None)
         try:
             dropped = self.plugins.filter_alert(alert)
         except Exception as exc:
             dropped = None
             self.log.error("filter_alert hook raised", rule=alert.rule,
                            error=f"{type(exc).__name__}: {exc}"[:_MAX_REASON])
+        claim = _NO_CLAIM
+        if dropped is None and self.idempotency is not None:
+            claim = self.idempotency.claim(self.store, alert, delivery)
+            dropped = claim.duplicate
         if dropped is not None:
             result.dropped = str(dropped)
             self.log.info("alert dropped", rule=alert.rule, uuid=alert.uuid, reason=result.dropped)
+        elif claim.key is None:
+            self._act(alert, result)
         else:
-            deadline = time.monotonic() + self.config.alert_deadline
-            dry: list[bool] = []
-            for response in self.matching(alert):
-                self._run_response(alert, response, deadline, result.outcomes, dry)
-            if result.outcomes and self._audit_on:
-                self._audit(alert, result.outcomes, dry)
+            try:
+                self._act(alert, result)
+            except BaseException:
+                self._release(claim.key)
+                raise
+            if not result.ok:
+                self._release(claim.key)
         self.plugins.alert_handled(alert, result.outcomes, self.log)
         return result
+
+    def _act(self, alert: Alert, result: Result) -> None:
+        deadline = time.monotonic() + self.config.alert_deadline
+        dry: list[bool] = []
+        for response in self.matching(alert):
+            self._run_response(alert, response, deadline, result.outcomes, dry)
+        if result.outcomes and self._audit_on:
+            self._audit(alert, result.outcomes, dry)
+
+    def _release(self, key: str) -> None:
+        assert self.idempotency is not None
+        self.idempotency.release(self.store, key)
 
     def _audit(self, alert: Alert, outcomes: list[Outcome], dry: list[bool]) -> None:
         kept = [(o, d) for o, d in zip(outcomes, dry) if not o.detail.get("cooldown")

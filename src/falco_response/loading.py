@@ -10,13 +10,33 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import environment
+from .config import Config, action_types_in, load_config, read_config
 from .engine import Engine
 from .errors import ConfigError, PluginError
 from .logs import configure_logging
+from .plugins import build_plugin_manager
+
+if TYPE_CHECKING:
+    from .delivery import Claims
+    from .state import StateStore
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """The store a command gives its engine, chosen once the config is read: ``store``
+    (None: the engine opens the config's own), and whether dry-run outcomes are audited in
+    it (a what-if run writes nothing shared)."""
+
+    store: StateStore | None = None
+    audit_dry_runs: bool = True
+
+
+StoreFor = Callable[[Config], StoreChoice]
 
 EXIT_CONFIG = 3
 """The exit code of a process whose config or plugins could not be loaded (the CLI's too)."""
@@ -24,7 +44,9 @@ EXIT_CONFIG = 3
 
 def load_engine(path: str, *, dry_run: bool = False, quiet: bool = False,
                 plugins: Sequence[Any] = (), startup_level: str = "warning",
-                level: str | None = None) -> Engine | None:
+                level: str | None = None, logger: Any = None,
+                store: StoreFor | None = None,
+                idempotency: Claims | None = None) -> Engine | None:
     """The engine for the config at ``path``, or None after printing every problem to
     stderr.
 
@@ -33,12 +55,22 @@ def load_engine(path: str, *, dry_run: bool = False, quiet: bool = False,
     ``startup_level`` applies while the config loads. ``plugins`` are extra hook objects
     (the server's metrics). ``level`` is ``$FALCO_RESPONSE_LOG_LEVEL`` already checked by
     the caller; without it the variable is read here.
+
+    ``logger`` and ``idempotency`` are given to the engine as it is built (see
+    :class:`~falco_response.engine.Engine`); so is what ``store`` chooses for the loaded
+    config (:class:`StoreChoice`: a command that opens the config's store read-only, or
+    another one), called once, before the engine exists.
     """
     if level is None:
         level = (os.environ.get(environment.LOG_LEVEL) or "").strip().lower() or None
     configure_logging(level or ("error" if quiet else startup_level))
     try:
-        engine = Engine.from_config(path, plugins=plugins, dry_run=dry_run)
+        read = read_config(path)
+        manager = build_plugin_manager(plugins, action_types=action_types_in(read[1]))
+        config = load_config(path, manager.actions, read)
+        chosen = store(config) if store is not None else StoreChoice()
+        engine = Engine(config, manager, dry_run=dry_run, logger=logger, store=chosen.store,
+                        idempotency=idempotency, audit_dry_runs=chosen.audit_dry_runs)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """The Lambda entry point, ``falco_response.aws_lambda.handler``.
 
 One cold start builds the engine once (config, plugins, state store); each invocation splits
-the event into messages (``parsing.split_batch``), handles each through ``Engine.handle`` under
-an idempotency claim, and answers in the shape its event source understands:
+the event into messages (``parsing.split_batch``), handles each through ``Engine.handle`` with
+its :class:`~falco_response.delivery.Delivery` (the engine claims it, see :mod:`.idempotency`),
+and answers in the shape its event source understands:
 
 - SQS: ``{"batchItemFailures": [...]}`` naming each message whose handling failed (unreadable,
   an action failed, a destructive action failed closed on a store failure, or handling
@@ -36,16 +37,15 @@ from ..outcome import Result
 from ..parsing import split_batch
 from ..plugins import build_plugin_manager
 from ..schema import parse_duration
-from ..state import StateStore, UnavailableStore
+from ..state import StateStore
 from . import config_source
-from .idempotency import DEFAULT_TTL_SECONDS, Idempotency
+from .idempotency import DEFAULT_TTL_SECONDS, Idempotency, delivery_of
 
 LOG_LEVEL_ENV = environment.LOG_LEVEL
 STORE_ENV = environment.STORE
 TTL_ENV = environment.IDEMPOTENCY_TTL
 NAMESPACE_ENV = environment.IDEMPOTENCY_NAMESPACE
 NO_STORE = "none"
-REOPEN_EVERY = 5.0
 
 _to_builtins = msgspec.json.Encoder(enc_hook=str)
 
@@ -55,49 +55,34 @@ class HandlingFailed(RuntimeError):
 
 
 class Runtime(msgspec.Struct):
-    """What a cold start builds and warm invocations reuse."""
+    """What a cold start builds and warm invocations reuse. The engine holds its
+    collaborators (the store it opens, this logger, the idempotency claims), given when it
+    was built."""
 
     engine: Engine
     idempotency: Idempotency
-    store: StateStore | None
     log: Any
     url: str = "memory://"
-    unavailable_since: float | None = None
 
-    def open_store(self) -> None:
-        """Share the engine's store with the idempotency claims. The engine opens it (the
-        ``FALCO_RESPONSE_STORE`` URL it was built with) and, when it cannot, stands in an
-        :class:`UnavailableStore` for it: every step that needs it then fails as a value
-        (destructive actions fail closed, notifications go on), and the engine tries again
-        at least ``REOPEN_EVERY`` seconds later."""
+    @property
+    def store(self) -> StateStore | None:
+        """The store the engine opened (cooldowns, limits, the audit trail and the claims
+        share it; an :class:`~falco_response.state.UnavailableStore` while it cannot be opened, tried again on
+        use), or None with ``FALCO_RESPONSE_STORE=none``."""
+        if self.engine.idempotency is None:
+            return None
         store: StateStore = self.engine.store
-        if isinstance(store, UnavailableStore):
-            if self.unavailable_since is None:
-                self.unavailable_since = time.monotonic()
-        elif self.unavailable_since is not None:
-            self.unavailable_since = None
-        self.store = self.idempotency.store = store
-
-    def retry_store(self) -> None:
-        since = self.unavailable_since
-        if since is not None and time.monotonic() - since >= REOPEN_EVERY:
-            self.open_store()
+        return store
 
     def handle(self, message: Any, message_id: str | None) -> list[Result]:
         """One message's results; never raises (whatever raised is that message's error, so
         an SQS batch reports only it in ``batchItemFailures``)."""
         try:
-            with self.idempotency.delivery(message_id, message) as delivery:
-                results = self.engine.handle(message)
-            for result in results:
-                if result.message_id is None:
-                    result.message_id = message_id
-            self.idempotency.settle(delivery, results)
+            return self.engine.handle(message, delivery=delivery_of(message, message_id))
         except Exception as exc:
             error = f"handling failed: {type(exc).__name__}: {exc}"[:500]
             self.log.error("handling a message raised", message_id=message_id, error=error)
-            results = [Result(alert=None, error=error, message_id=message_id)]
-        return results
+            return [Result(alert=None, error=error, message_id=message_id)]
 
 
 _runtime: Runtime | None = None
@@ -125,26 +110,26 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
         ttl = parse_duration(os.environ.get(TTL_ENV) or DEFAULT_TTL_SECONDS)
     except ValueError as exc:
         raise ValueError(f"{TTL_ENV}: {exc}") from None
-    idempotency = Idempotency(namespace, ttl, log=log)
     source = config_source.resolve()
     # A zip's plugins that declare action types the config does not use are not imported.
     read = read_config(source)
     types = action_types_in(read[1])
     packaged = config_source.packaged_plugins(types)
-    manager = build_plugin_manager([idempotency, *(packaged or ()), *plugins],
+    manager = build_plugin_manager([*(packaged or ()), *plugins],
                                    entry_points=packaged is None, action_types=types)
     config = load_config(source, manager.actions, read)
     if env_level is None:
         configure_logging(config.log_level)
-        log = idempotency.log = structlog.get_logger("falco_response.aws_lambda")
+        log = structlog.get_logger("falco_response.aws_lambda")
     url = os.environ.get(STORE_ENV) or config.settings.store or "memory://"
     no_store = url.strip().lower() == NO_STORE
-    # The engine's collaborators are given here, once: this logger, and the store it opens
-    # (cooldowns, blast-radius limits, the audit trail and the idempotency claims share it).
-    engine = Engine(config, manager, logger=log, store_url=None if no_store else url)
-    runtime = Runtime(engine, idempotency, None, log, url)
-    if not no_store:
-        runtime.open_store()
+    idempotency = Idempotency(namespace, ttl, log=log)
+    # The engine's collaborators are given here, once: this logger, the store it opens
+    # (cooldowns, blast-radius limits, the audit trail and the idempotency claims share it),
+    # and the claims themselves (none without a store: nothing would hold them).
+    engine = Engine(config, manager, logger=log, store_url=None if no_store else url,
+                    idempotency=None if no_store else idempotency)
+    runtime = Runtime(engine, idempotency, log, url)
     _runtime = runtime
     store = runtime.store
     log.info("cold start", config=engine.config.source, store=store.url if store else NO_STORE,
@@ -159,8 +144,8 @@ def init(plugins: Iterable[Any] = ()) -> Runtime:
 def reset() -> None:
     """Forget the runtime (tests; a new config takes effect on the next invocation)."""
     global _runtime
-    if _runtime is not None and _runtime.store is not None:
-        _runtime.store.close()
+    if _runtime is not None:
+        _runtime.engine.close()
     _runtime = None
 
 
@@ -195,7 +180,6 @@ def _fallback_id(event: Any, kind: str, context: Any) -> str | None:
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda handler. See the module docstring for what each event source gets back."""
     runtime = init()
-    runtime.retry_store()
     if runtime.engine.config.has_approvals:
         from .approvals import route
 

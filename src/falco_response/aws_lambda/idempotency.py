@@ -1,6 +1,6 @@
 """At-most-once actions over at-least-once delivery (SNS and SQS both redeliver).
 
-Before an alert's actions run, the handler claims a key in the state store: the alert's
+Before an alert's actions run, the engine claims a key in the state store: the alert's
 ``uuid`` (falcosidekick sets one, and it survives SNS's duplicate deliveries into several SQS
 messages), else the SNS ``MessageId`` of the envelope the alert came in (falcosidekick's
 default attribute publish has no uuid; SNS keeps the MessageId when it delivers one
@@ -10,34 +10,24 @@ as a duplicate. When an action fails the claim is released, so SQS's redelivery 
 async retry) runs the alert again. Keys carry a namespace (the function's name by default), so
 functions that share one table do not suppress each other.
 
-The claim is a ``filter_alert`` hook, registered ``trylast``: an alert another plugin drops is
-never claimed, and ``Engine.handle`` stays the one path every alert takes.
+The claim is made by the engine (``Engine(..., idempotency=Idempotency(...))``) after every
+``filter_alert`` plugin kept the alert, so an alert another plugin drops is never claimed, and
+``Engine.handle`` stays the one path every alert takes. The message's ids reach it as the
+handling call's :class:`~falco_response.delivery.Delivery` argument, never beside the call.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any, Union
 
 import msgspec
 
 from ..alert import Alert
-from ..hookspecs import hookimpl
-from ..outcome import Result
+from ..delivery import Claim, Delivery
 from ..state import StateStore
 
 DEFAULT_TTL_SECONDS = 24 * 3600.0
-
-
-class Delivery(msgspec.Struct):
-    """One message being handled: its id, its SNS ``MessageId`` when it is an SNS
-    notification, and the keys claimed for it."""
-
-    message_id: str | None
-    claimed: list[str] = []
-    sns_message_id: str | None = None
+_KEPT = Claim()
 
 
 class _SnsEnvelope(msgspec.Struct):
@@ -64,70 +54,54 @@ def sns_message_id(message: Any) -> str | None:
     return found if kind == "Notification" and isinstance(found, str) and found else None
 
 
-class Idempotency:
-    """The claim/release logic, as a plugin object (register it with the engine)."""
+def delivery_of(message: Any, message_id: str | None) -> Delivery:
+    """The :class:`Delivery` of one message of a Lambda event: its id, and its SNS
+    ``MessageId`` when it is an SNS notification."""
+    return Delivery(message_id, sns_message_id(message))
 
-    def __init__(self, namespace: str, ttl_seconds: float = DEFAULT_TTL_SECONDS,
-                 store: StateStore | None = None, log: Any = None) -> None:
+
+class Idempotency:
+    """The claim/release logic: the engine's ``idempotency`` collaborator
+    (:class:`~falco_response.delivery.Claims`)."""
+
+    def __init__(self, namespace: str, ttl_seconds: float = DEFAULT_TTL_SECONDS, *,
+                 log: Any) -> None:
         self.namespace = namespace
         self.ttl_seconds = ttl_seconds
-        self.store = store
         self.log = log
-        self._current: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
-            "falco_response_delivery", default=None)
 
-    def key(self, alert: Alert, message_id: str | None,
-            sns_id: str | None = None) -> str | None:
+    def key(self, alert: Alert, delivery: Delivery | None) -> str | None:
         if alert.uuid:
             return f"{self.namespace}:uuid:{alert.uuid[:200]}"
-        if sns_id:
-            return f"{self.namespace}:sns:{sns_id[:200]}"
-        if message_id:
-            return f"{self.namespace}:msg:{message_id[:200]}"
+        if delivery is not None and delivery.sns_message_id:
+            return f"{self.namespace}:sns:{delivery.sns_message_id[:200]}"
+        if delivery is not None and delivery.message_id:
+            return f"{self.namespace}:msg:{delivery.message_id[:200]}"
         return None
 
-    @contextmanager
-    def delivery(self, message_id: str | None, message: Any = None) -> Iterator[Delivery]:
-        """Handle ``message`` (for its SNS ``MessageId``) under this delivery's claims."""
-        current = Delivery(message_id, sns_message_id=sns_message_id(message))
-        token = self._current.set(current)
-        try:
-            yield current
-        finally:
-            self._current.reset(token)
-
-    @hookimpl(trylast=True)
-    def filter_alert(self, alert: Alert) -> str | None:
-        current = self._current.get()
-        if current is None or self.store is None:
-            return None
-        key = self.key(alert, current.message_id, current.sns_message_id)
+    def claim(self, store: StateStore, alert: Alert, delivery: Delivery | None) -> Claim:
+        key = self.key(alert, delivery)
         if key is None:
-            return None
+            return _KEPT
         try:
-            claimed = self.store.claim(key, self.ttl_seconds)
+            claimed = store.claim(key, self.ttl_seconds)
         except Exception as exc:
             # No claim to be had: handle it anyway (destructive actions then fail closed on the
             # same store, notifications go out, and the failure redrives the message).
-            if self.log is not None:
-                self.log.error("idempotency claim failed: handling without it", key=key,
-                               error=f"{type(exc).__name__}: {exc}"[:300])
-            return None
+            self.log.error("idempotency claim failed: handling without it", key=key,
+                           error=f"{type(exc).__name__}: {exc}"[:300])
+            return _KEPT
         if claimed:
-            current.claimed.append(key)
-            return None
+            return Claim(key=key)
         what = ("alert uuid" if alert.uuid else
-                "SNS MessageId" if current.sns_message_id else "message id")
-        return f"duplicate delivery: this {what} was already handled"
+                "SNS MessageId" if delivery is not None and delivery.sns_message_id
+                else "message id")
+        return Claim(duplicate=f"duplicate delivery: this {what} was already handled")
 
-    def settle(self, current: Delivery, results: Sequence[Result]) -> None:
-        """Release the claims of a delivery whose handling failed, so a retry acts again."""
-        if self.store is None or not current.claimed or all(r.ok for r in results):
-            return
-        for key in current.claimed:
-            try:
-                self.store.release(key)
-            except Exception as exc:  # the claim then expires with its TTL
-                if self.log is not None:
-                    self.log.error("could not release idempotency claim", key=key,
-                                   error=f"{type(exc).__name__}: {exc}"[:300])
+    def release(self, store: StateStore, key: str) -> None:
+        """Release the claim of an alert whose handling failed, so a retry acts again."""
+        try:
+            store.release(key)
+        except Exception as exc:  # the claim then expires with its TTL
+            self.log.error("could not release idempotency claim", key=key,
+                           error=f"{type(exc).__name__}: {exc}"[:300])

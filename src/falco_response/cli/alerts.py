@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
@@ -11,8 +12,12 @@ from typing import IO, Any
 
 import msgspec
 
+from ..config import Config
+from ..engine import default_logger, forced_dry_run
+from ..loading import StoreChoice
 from ..outcome import Result
-from ..state import NoSuchStore, StoreError
+from ..state import NoSuchStore, StateStore, StoreError
+from ..state.memory import MemoryStore
 from . import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from .common import add_config_option, load_engine, printable
 
@@ -65,25 +70,41 @@ def _report(number: int, result: Result) -> dict[str, Any]:
     return data
 
 
-def _numbered(engine: Any, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
-    """The lines, with the engine's logs for each one carrying its line number: a bad line
-    is reported once on stderr, by the engine's ``unreadable message`` event."""
-    base = engine.log
+class LineLogger:
+    """The engine's logger for ``handle`` and ``replay`` (given when it is built): every
+    event carries the number of the line being handled, set by the loop that reads them, so
+    a bad line is reported once on stderr, by the engine's ``unreadable message`` event."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self.line: int | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.base, name)
+        line = self.line
+        if line is None or name == "bind" or not callable(method):
+            return method
+        return functools.partial(method, line=line)
+
+
+def _numbered(log: LineLogger, lines: Iterable[tuple[int, bytes]]
+              ) -> Iterator[tuple[int, bytes]]:
     for number, line in lines:
-        engine.log = base.bind(line=number)
+        log.line = number
         yield number, line
-    engine.log = base
+    log.line = None
 
 
 def run_handle(args: argparse.Namespace) -> int:
-    engine = load_engine(args, dry_run=args.dry_run)
+    log = LineLogger(default_logger())
+    # A what-if from the command line writes nothing shared.
+    engine = load_engine(args, dry_run=args.dry_run, logger=log,
+                         store=dry_store if args.dry_run else None)
     if engine is None:
         return EXIT_CONFIG
-    if args.dry_run:  # a what-if from the command line writes nothing shared
-        dry_store(engine)
     code = EXIT_OK
     out = sys.stdout.buffer
-    for number, result in _results(engine, _numbered(engine, _lines(sys.stdin.buffer))):
+    for number, result in _results(engine, _numbered(log, _lines(sys.stdin.buffer))):
         if not result.ok:
             code = EXIT_PARTIAL
         out.write(_encode(_report(number, result)) + b"\n")
@@ -142,57 +163,69 @@ class Table:
         return self.gap.join(cells).rstrip()
 
 
-def dry_store(engine: Any) -> None:
+def dry_store(config: Config) -> StoreChoice:
     """A what-if run writes nothing shared: the config's store is opened read-only (a store
     that does not exist yet holds nothing: a private memory:// stands in) and no audit
     record is written."""
     from ..state import UnavailableStore, open_store
     from ..state.memory import MemoryStore
 
-    engine.audit_dry_runs = False
-    url = engine.config.settings.store
+    url = config.settings.store
     if not url or url.startswith("memory:"):
-        return
+        return StoreChoice(audit_dry_runs=False)
+    store: StateStore
     try:
-        engine.store = open_store(url, read_only=True)
+        store = open_store(url, read_only=True)
     except StoreError as exc:
-        engine.store = (MemoryStore() if isinstance(exc, NoSuchStore)
-                        else UnavailableStore(url.partition("?")[0], str(exc)))
+        store = (MemoryStore() if isinstance(exc, NoSuchStore)
+                 else UnavailableStore(url.partition("?")[0], str(exc)))
     except ValueError as exc:
-        engine.store = UnavailableStore(url.partition("?")[0], f"store URL: {exc}")
+        store = UnavailableStore(url.partition("?")[0], f"store URL: {exc}")
+    return StoreChoice(store, audit_dry_runs=False)
 
 
-def _replay_store(args: argparse.Namespace, engine: Any) -> bool:
-    """A dry replay reads the config's store (cooldowns and limits say what would happen) and
-    writes nothing. A live replay acts for real, so it must say which store it shares: the
-    config's own (named again with --store) or a private memory://."""
-    configured = engine.config.settings.store
-    if args.store:
-        from ..state import UnavailableStore, open_store
+class ReplayStore:
+    """replay's store, chosen once the config is read. A dry replay reads the config's store
+    (cooldowns and limits say what would happen) and writes nothing. A live replay acts for
+    real, so it must say which store it shares: the config's own (named again with --store)
+    or a private memory://. ``refused`` says why a replay may not run."""
 
-        try:
-            engine.store = open_store(args.store)
-        except ValueError as exc:
-            print(f"error: --store: {exc}", file=sys.stderr)
-            return False
-        except StoreError as exc:  # acted on like any store failure: fail closed, notify
-            engine.store = UnavailableStore(args.store.partition("?")[0], str(exc))
-    elif engine.dry_run:
-        dry_store(engine)
-    elif configured and not configured.startswith("memory:"):
-        print(f"error: the config's settings.store is {configured.partition('?')[0]}: a live "
-              "replay acts for real and would share its cooldowns, limits and audit trail; "
-              f"pass --store {configured.partition('?')[0]} to do that, --store memory:// to "
-              "keep them private, or --dry-run", file=sys.stderr)
-        return False
-    return True
+    def __init__(self, url: str | None, dry_run: bool) -> None:
+        self.url = url
+        self.dry_run = dry_run
+        self.refused: str | None = None
+
+    def __call__(self, config: Config) -> StoreChoice:
+        configured = config.settings.store
+        if self.url:
+            from ..state import UnavailableStore, open_store
+
+            try:
+                return StoreChoice(open_store(self.url))
+            except ValueError as exc:
+                self.refused = f"--store: {exc}"
+            except StoreError as exc:  # acted on like any store failure: fail closed, notify
+                return StoreChoice(UnavailableStore(self.url.partition("?")[0], str(exc)))
+        elif self.dry_run or forced_dry_run() or config.settings.dry_run:
+            return dry_store(config)
+        elif configured and not configured.startswith("memory:"):
+            self.refused = (
+                f"the config's settings.store is {configured.partition('?')[0]}: a live "
+                "replay acts for real and would share its cooldowns, limits and audit trail; "
+                f"pass --store {configured.partition('?')[0]} to do that, --store memory:// to "
+                "keep them private, or --dry-run")
+        # Refused: a private memory store, so building the engine touches nothing shared.
+        return StoreChoice(None if self.refused is None else MemoryStore())
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    engine = load_engine(args, dry_run=args.dry_run, quiet=True)
+    choice = ReplayStore(args.store, args.dry_run)
+    engine = load_engine(args, dry_run=args.dry_run, quiet=True, store=choice)
     if engine is None:
         return EXIT_CONFIG
-    if not _replay_store(args, engine):
+    if choice.refused is not None:
+        engine.close()
+        print(f"error: {choice.refused}", file=sys.stderr)
         return EXIT_USAGE
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115

@@ -58,7 +58,8 @@ def config_path(args: argparse.Namespace) -> str | None:
 
 
 def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool = False,
-                plugins: Sequence[Any] = (), startup_level: str = "warning") -> Engine | None:
+                plugins: Sequence[Any] = (), startup_level: str = "warning",
+                logger: Any = None, store: loading.StoreFor | None = None) -> Engine | None:
     """The engine for ``args.config`` (see :func:`falco_response.loading.load_engine`), or
     None after printing every problem (no config given, a bad config) to stderr."""
     path = config_path(args)
@@ -70,7 +71,8 @@ def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool 
         error(str(exc))
         return None
     return loading.load_engine(path, dry_run=dry_run, quiet=quiet, plugins=plugins,
-                               startup_level=startup_level, level=level)
+                               startup_level=startup_level, level=level, logger=logger,
+                               store=store)
 
 
 def store_url(args: argparse.Namespace) -> str | None:

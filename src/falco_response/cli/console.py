@@ -116,28 +116,55 @@ def uvicorn_config(app: Any, host: str, port: int, tls_cert: str | None,
     return uvicorn.Config(app, **kwargs)
 
 
+class _ConsoleStore:
+    """The console's store (``--store``, else the config's ``settings.store``), opened once
+    the config is read and given to the engine as it is built; ``error`` is why it could not
+    be opened (reported with the console's other errors)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.store: Any = None
+        self.error: Exception | None = None
+
+    def open(self, configured: str | None) -> None:
+        from ..state import StoreError
+        from .containment import existing_store
+
+        url = self.url or configured
+        if url:
+            try:
+                self.store = existing_store(url)
+            except (ValueError, OSError, StoreError) as exc:
+                self.error = exc
+
+    def __call__(self, config: Any) -> Any:
+        from ..loading import StoreChoice
+
+        self.open(config.settings.store)
+        return StoreChoice(self.store)
+
+
 def run_console(args: argparse.Namespace) -> int:
     from ..logs import configure_logging
     from ..state import StoreError
-    from .containment import existing_store
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return EXIT_USAGE
     engine = None
+    chosen = _ConsoleStore(args.store)
     if args.config:
-        engine = load_engine(args)
+        engine = load_engine(args, store=chosen)
         if engine is None:
             return EXIT_CONFIG
     else:
         configure_logging(os.environ.get(environment.LOG_LEVEL, "warning"))
+        chosen.open(None)
     try:
-        url = args.store or (engine.config.settings.store if engine is not None else None)
-        if url:
-            store = existing_store(url)
-            if engine is not None:
-                engine.store = store
-        else:
+        if chosen.error is not None:
+            raise chosen.error
+        store = chosen.store
+        if store is None:
             print("error: name the store: --store URL, or a --config with settings.store",
                   file=sys.stderr)
             return EXIT_USAGE
