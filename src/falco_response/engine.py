@@ -135,8 +135,9 @@ class Engine:
           the console's, a test's); without it the engine opens ``store_url`` (else
           ``settings.store``, else this process's memory) on first use, and opens it again
           after a failure;
-        - ``idempotency``, what claims each alert's :class:`~.delivery.Delivery` before its
-          actions run (the Lambda handler's :class:`~.aws_lambda.idempotency.Idempotency`);
+        - ``idempotency``, what claims each alert handled with a :class:`~.delivery.Delivery`
+          before its actions run (the Lambda handler's
+          :class:`~.aws_lambda.idempotency.Idempotency`);
         - ``audit_dry_runs``: record dry-run outcomes in the audit trail (marked
           ``dry_run``); the CLI's what-if runs (``replay``/``handle --dry-run``) pass False:
           they write nothing.
@@ -299,9 +300,10 @@ class Engine:
     # -- matching and actions -----------------------------------------------------------
 
     def handle_alert(self, alert: Alert, *, delivery: Delivery | None = None) -> Result:
-        """Filter, claim (when the engine has ``idempotency``), match and run the actions of
-        every matching response for one alert. A claim is released when the alert's
-        handling fails or raises, so a redelivery acts again."""
+        """Filter, claim (when the engine has ``idempotency`` and a ``delivery`` is given: the
+        alert came by a transport that redelivers), match and run the actions of every
+        matching response for one alert. A claim is released when the alert's handling
+        fails or raises, so a redelivery acts again."""
         result = Result(alert=alert, message_id=delivery.message_id if delivery else None)
         try:
             dropped = self.plugins.filter_alert(alert)
@@ -310,7 +312,7 @@ class Engine:
             self.log.error("filter_alert hook raised", rule=alert.rule,
                            error=f"{type(exc).__name__}: {exc}"[:_MAX_REASON])
         claim = _NO_CLAIM
-        if dropped is None and self.idempotency is not None:
+        if dropped is None and delivery is not None and self.idempotency is not None:
             claim = self.idempotency.claim(self.store, alert, delivery)
             dropped = claim.duplicate
         if dropped is not None:

@@ -117,10 +117,10 @@ def test_a_record_whose_handling_raises_fails_alone(lambda_env: Any,
     runtime = aws_lambda.init(plugins=[actions])
     real = runtime.engine.handle
 
-    def handle(message: Any) -> Any:
+    def handle(message: Any, **kwargs: Any) -> Any:
         if "u-boom" in str(message):
             raise RuntimeError("a bug")
-        return real(message)
+        return real(message, **kwargs)
 
     monkeypatch.setattr(runtime.engine, "handle", handle)
     reply = handler(sqs_event(json.dumps(alert(uid="u-1")), json.dumps(alert(uid="u-boom")),
