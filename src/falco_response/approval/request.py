@@ -36,10 +36,12 @@ class Engine(Protocol):
     config: Config
     dry_run: bool
     log: Any
-    store: Any
     memory_approvals: bool
     _guarded: bool
     _safeguards: Safeguards | None
+
+    @property
+    def store(self) -> Any: ...
 
     def _make_safeguards(self) -> Safeguards: ...
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import environment, loading
 from ..engine import Engine
+from ..outline import Outline
 from ..logs import LEVELS
 
 CONFIG_ENV = environment.CONFIG
@@ -88,6 +89,20 @@ def store_url(args: argparse.Namespace) -> str | None:
         error("the config names no settings.store (pass --store URL)")
         return None
     return url
+
+
+def load_outline(args: argparse.Namespace, *, startup_level: str = "warning") -> Outline | None:
+    """What ``serve``'s intake needs of ``args.config`` (see
+    :func:`falco_response.loading.load_outline`), or None after printing every problem."""
+    path = config_path(args)
+    if path is None:
+        return None
+    try:
+        level = log_level()
+    except ValueError as exc:
+        error(str(exc))
+        return None
+    return loading.load_outline(path, startup_level=startup_level, level=level)
 
 
 def printable(text: Any, limit: int = 0) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import environment
 from . import EXIT_CONFIG, EXIT_MISSING, EXIT_OK, EXIT_QUEUE, EXIT_USAGE
-from .common import add_config_option, load_engine, missing_extra, require
+from .common import add_config_option, load_engine, load_outline, missing_extra, require
 
 TOKEN_ENV = environment.TOKENS
 
@@ -145,6 +145,8 @@ def run_serve(args: argparse.Namespace) -> int:
         from ..server.dead_letters import RetryPolicy
         from ..server.http_limits import HttpLimits
         from ..server.queue_file import QueueCorrupt, QueueUnusable
+        from ..engine import default_logger
+        from ..outline import outline_of
         from ..server.run import Listen, UnsafeConfig, check_auth, prepare, run
         from ..server.senders import intake_paths
     except ImportError as exc:
@@ -152,10 +154,26 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_MISSING
 
     metrics = Metrics()
-    # The runner's reporter counts outcomes in `metrics` (not the engine's hook).
-    engine = load_engine(args, dry_run=args.dry_run, startup_level="info")
-    if engine is None:
-        return EXIT_CONFIG
+    # Threads: this process's engine runs the actions and intake uses its parsers. Process:
+    # the child builds the engine; intake reads only the outline (parsers, destructive
+    # actions: no action built), and builds an engine only when approvals or the console
+    # need one here (they decide and carry out in this process).
+    engine = None
+    if args.actions_in == "threads":
+        engine = load_engine(args, dry_run=args.dry_run, startup_level="info")
+        if engine is None:
+            return EXIT_CONFIG
+        outline = outline_of(engine)
+    else:
+        loaded = load_outline(args, startup_level="info")
+        if loaded is None:
+            return EXIT_CONFIG
+        outline = loaded
+        if outline.has_approvals or args.console_port is not None:
+            engine = load_engine(args, dry_run=args.dry_run, startup_level="info")
+            if engine is None:
+                return EXIT_CONFIG
+    log = engine.log if engine is not None else default_logger()
     try:
         tokens = TokenChecker(load_tokens(args.token_env, args.token_file))
     except (OSError, ValueError) as exc:
@@ -183,8 +201,8 @@ def run_serve(args: argparse.Namespace) -> int:
         check_queue_path(args.queue)
         if args.workers < 1 or args.queue_max < 1 or args.body_limit < 1:
             raise ValueError("--workers, --queue-max and --body-limit must be positive")
-        check_auth(engine, listen, options, insecure_no_auth=args.insecure_no_auth,
-                   log=engine.log)
+        check_auth(outline.destructive_actions, listen, options,
+                   insecure_no_auth=args.insecure_no_auth, log=log)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -194,26 +212,29 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         queue = DurableQueue(args.queue, max_items=args.queue_max,
                              synchronous=args.queue_sync.upper(), recover=args.queue_recover,
-                             log=engine.log)
+                             log=log)
     except (QueueCorrupt, QueueUnusable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_QUEUE
-    pool = None
-    if args.actions_in == "process":
+    if engine is not None and args.actions_in == "threads":
+        receiver = prepare(engine, metrics, queue, workers=args.workers, options=options)
+    else:
         from ..server.action_process import ActionProcess, command_for
+        from ..server.app import intake_receiver
         from ..server.runner import Reporter
 
         # The child runs actions, not intake: it gets the actions' secrets, not the tokens.
         env = {k: v for k, v in os.environ.items() if k != args.token_env}
-        pool = ActionProcess(queue, Reporter(queue, log=engine.log, metrics=metrics,
-                                             retry=retry),
+        pool = ActionProcess(queue, Reporter(queue, log=log, metrics=metrics, retry=retry),
                              command_for(args.config, workers=args.workers,
                                          dry_run=args.dry_run), env=env)
-    receiver = prepare(engine, metrics, queue, workers=args.workers, options=options, pool=pool)
+        receiver = intake_receiver(outline, metrics, queue, pool, options=options,
+                                   approvals=engine, log=log)
     extra = []
     if args.console_port is not None:
         from .console import build, uvicorn_config
 
+        assert engine is not None  # built above for the console
         try:
             console = build(args, engine.store, engine, secure=bool(args.tls_cert))
         except (ValueError, OSError) as exc:
@@ -221,12 +242,10 @@ def run_serve(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         extra.append(uvicorn_config(console, args.console_host or args.host,
                                     args.console_port, args.tls_cert, args.tls_key))
-    engine.log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
-                       health_port=args.health_port, intake_paths=list(paths),
-                       tls=bool(args.tls_cert),
-                       mtls=bool(args.client_ca), tokens=tokens.enabled, queue=args.queue,
-                       workers=args.workers, actions_in=args.actions_in,
-                       recovered=queue.recovered,
-                       dry_run=engine.dry_run)
+    log.warning("serving", host=args.host, port=args.port, token_port=args.token_port,
+                health_port=args.health_port, intake_paths=list(paths),
+                tls=bool(args.tls_cert), mtls=bool(args.client_ca), tokens=tokens.enabled,
+                queue=args.queue, workers=args.workers, actions_in=args.actions_in,
+                recovered=queue.recovered, dry_run=args.dry_run or outline.dry_run)
     run(receiver, listen, extra=extra)
     return EXIT_OK

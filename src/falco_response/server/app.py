@@ -28,8 +28,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..alert import Alert
-from ..engine import Engine
+from ..engine import Engine, default_logger
 from ..errors import ParseError
+from ..outline import Outline
 from ..parsing import decode, nesting_error
 from ..reading import ParseFailure, Parsers, read_payload
 from . import queued
@@ -68,15 +69,16 @@ class Receiver:
     """The state behind the routes: the parsers, queue, runner, metrics and options.
 
     Intake needs only the plugins' parsers (``parsers``) and a log; ``close`` (the engine's,
-    when it runs in this process) is called once the runner drained."""
+    when it runs in this process) is called once the runner drained. ``approvals`` is the
+    engine that carries out what is decided here rather than in a runner (Slack approval
+    clicks, the approval sweeper): given only when the config has approvals."""
 
     def __init__(self, parsers: Parsers, queue: DurableQueue, workers: Runner,
                  metrics: Metrics, options: ServerOptions, *, log: Any,
-                 close: Callable[[], None] | None = None, engine: Any = None) -> None:
+                 close: Callable[[], None] | None = None,
+                 approvals: Engine | None = None) -> None:
         self.parsers = parsers
-        self.engine = engine
-        """The intake process's engine, for what is decided here rather than in a runner:
-        Slack approval clicks and the approval sweeper. None for intake alone."""
+        self.approvals = approvals
         self.queue = queue
         self.workers = workers
         self.metrics = metrics
@@ -263,7 +265,7 @@ class Receiver:
 
     def approval_routes(self) -> list[Route]:
         """``POST /slack/interactions`` when the config asks for approvals (made once)."""
-        if self.engine is None or not self.engine.config.has_approvals:
+        if self.approvals is None:
             return []
         if getattr(self, "_approval_route", None) is None:
             from .slack_interactions import route
@@ -277,10 +279,10 @@ class Receiver:
             self.queue.attach(asyncio.get_running_loop())
         self.workers.start()
         sweeper = None
-        if self.engine is not None and self.engine.config.has_approvals:
+        if self.approvals is not None:
             from ..approval.sweeper import Sweeper, interval
 
-            sweeper = Sweeper(self.engine, interval())
+            sweeper = Sweeper(self.approvals, interval())
             sweeper.start()
         if self.queue.recovered:
             self.log.warning("resuming alerts accepted before the last stop",
@@ -356,4 +358,22 @@ def build_receiver(engine: Engine, metrics: Metrics, queue: DurableQueue, *, wor
         reporter = Reporter(queue, log=engine.log, metrics=metrics, retry=options.retry)
         pool = Workers(queue, engine, reporter, count=workers)
     return Receiver(engine.plugins, queue, pool, metrics, options, log=engine.log,
-                    close=engine.close, engine=engine)
+                    close=engine.close,
+                    approvals=engine if engine.config.has_approvals else None)
+
+
+def intake_receiver(outline: Outline, metrics: Metrics, queue: DurableQueue, pool: Runner, *,
+                    options: ServerOptions, approvals: Engine | None = None,
+                    log: Any = None) -> Receiver:
+    """A receiver that holds no engine: ``outline``'s parsers (:mod:`falco_response.outline`,
+    no action built) in front of ``pool``, which runs the actions elsewhere (an
+    :class:`~.action_process.ActionProcess`). Approvals are decided where Slack's click
+    lands, so a config with approvals also needs ``approvals``, an engine of this process
+    that carries the decisions out (and is closed once the runner drained)."""
+    if outline.has_approvals and approvals is None:
+        raise ValueError("the config has approvals: intake needs the engine that carries "
+                         "them out (approvals=)")
+    return Receiver(outline.parsers, queue, pool, metrics, options,
+                    log=log if log is not None else default_logger(),
+                    close=approvals.close if approvals is not None else None,
+                    approvals=approvals if outline.has_approvals else None)

@@ -54,11 +54,12 @@ class Listen:
                              "without --client-ca, use --port with tokens")
 
 
-def check_auth(engine: Engine, listen: Listen, options: ServerOptions, *,
+def check_auth(destructive: Sequence[str], listen: Listen, options: ServerOptions, *,
                insecure_no_auth: bool, log: Any) -> None:
-    """Refuse to serve destructive actions without authentication, unless told loudly."""
+    """Refuse to serve ``destructive`` actions (``response/action``: the outline's or the
+    engine config's ``destructive_actions``) without authentication, unless told loudly."""
     authenticated = bool(listen.client_ca) or options.tokens.enabled
-    destructive = engine.config.destructive_actions
+    destructive = list(destructive)
     if listen.token_port is not None and not options.tokens.enabled:
         raise UnsafeConfig("--token-port needs bearer tokens (--token-env/--token-file)")
     if authenticated:
@@ -80,6 +81,7 @@ def check_auth(engine: Engine, listen: Listen, options: ServerOptions, *,
 def prepare(engine: Engine, metrics: Metrics, queue: DurableQueue, *, workers: int,
             options: ServerOptions, pool: Runner | None = None) -> Receiver:
     return build_receiver(engine, metrics, queue, workers=workers, options=options, pool=pool)
+
 
 
 def uvicorn_config(receiver: Receiver, listen: Listen, *, token_listener: bool = False

@@ -28,9 +28,10 @@ from ..environment import SLACK_SIGNING_SECRET as SECRET_ENV
 
 
 class Receiver(Protocol):
-    """What the route needs of ``app.Receiver`` (which mounts it, so it is not imported)."""
+    """What the route needs of ``app.Receiver`` (which mounts it, so it is not imported):
+    ``approvals``, the engine that carries the decisions out."""
 
-    engine: Any
+    approvals: Any
     log: Any
     metrics: Any
 
@@ -40,8 +41,8 @@ _LIMIT = 64 * 1024
 
 
 def route(receiver: Receiver) -> Route:
-    """The route, bound to the receiver's engine and metrics registry."""
-    interactions = Interactions(receiver.engine, SignatureChecker(os.environ.get(SECRET_ENV)))
+    """The route, bound to the receiver's approvals engine and metrics registry."""
+    interactions = Interactions(receiver.approvals, SignatureChecker(os.environ.get(SECRET_ENV)))
     if not interactions.checker.configured:
         receiver.log.error(f"approvals are configured but {SECRET_ENV} is not set: every "
                            "Slack click will be refused")
