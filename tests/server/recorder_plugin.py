@@ -22,9 +22,17 @@ class RecordParams(msgspec.Struct, forbid_unknown_fields=True):
     fail: bool = False
     wait_gate: bool = False
     pid_path: str = ""  # also append the pid of the process that ran the action here
+    built_path: str = ""  # append the pid of each process that built the action here
 
 
 def make_record(params: RecordParams):  # type: ignore[no-untyped-def]
+    if params.built_path:
+        fd = os.open(params.built_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+
     def run(ctx: ActionContext):  # type: ignore[no-untyped-def]
         if params.wait_gate:
             GATE.wait(30)

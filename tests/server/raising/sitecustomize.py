@@ -16,7 +16,7 @@ if os.environ.get("RAISE_COUNT"):
 
     _handle_alerts = Engine.handle_alerts
 
-    def handle_alerts(self: Engine, parsed: Any) -> Any:
+    def handle_alerts(self: Engine, parsed: Any, **kwargs: Any) -> Any:
         parsed = list(parsed)
         uuids = " ".join(getattr(alert, "uuid", None) or "" for _, alert in parsed)
         if "kill-me" in uuids and os.environ.get("KILL_ME"):
@@ -28,6 +28,6 @@ if os.environ.get("RAISE_COUNT"):
                 count.write("x")
             if os.path.getsize(os.environ["RAISE_COUNT"]) <= int(os.environ["RAISE_TIMES"]):
                 raise RuntimeError("boom for the test")
-        return _handle_alerts(self, parsed)
+        return _handle_alerts(self, parsed, **kwargs)
 
     Engine.handle_alerts = handle_alerts  # type: ignore[method-assign]
