@@ -130,3 +130,12 @@ def test_load_engine_gives_the_chosen_store_and_logger(tmp_path: Path,
     assert engine.store is store and engine.log is log and not engine.audit_dry_runs
     engine.handle(alert_dict())
     assert trail(store) == ["ok"] and not (tmp_path / "configured.db").exists()
+
+
+def test_the_writing_plugins_example_of_collaborators_runs() -> None:
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "writing-plugins.md").read_text()
+    [example] = [b for b in re.findall(r"```python\n(.*?)```", page, re.S)
+                 if "engine.store is store" in b]
+    exec(compile(example, "writing-plugins.md", "exec"), {})
