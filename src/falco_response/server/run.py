@@ -11,7 +11,7 @@ import contextlib
 import signal
 import ssl
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,19 @@ async def _serve_all(servers: list[uvicorn.Server]) -> None:
     await asyncio.gather(*tasks[1:])
 
 
+def readiness(servers: Sequence[uvicorn.Server], receiver_ready: Callable[[], str]
+              ) -> Callable[[], str]:
+    """The health port's readiness: it answers from its own thread, before uvicorn has bound
+    the listeners, so "starting" until every one (intake, tokens, console) is serving."""
+
+    def ready() -> str:
+        if not all(server.started for server in servers):
+            return "starting"
+        return receiver_ready()
+
+    return ready
+
+
 def run(receiver: Receiver, listen: Listen, *, extra: Sequence[uvicorn.Config] = ()) -> None:
     """Serve until SIGTERM/SIGINT; on either, stop intake and drain the workers. ``extra``
     listeners (the operator console) run beside intake and stop with it."""
@@ -143,16 +156,18 @@ def run(receiver: Receiver, listen: Listen, *, extra: Sequence[uvicorn.Config] =
     # Worker threads run actions (Python code holding the GIL); a shorter switch interval
     # lets the event loop answer intake sooner (the default 5 ms would show in p99).
     sys.setswitchinterval(0.0005)
+    servers = [_Server(c) for c in configs]
+    ready = readiness(servers, receiver.readiness)
     health = None
     if listen.health_port is not None:
         health = HealthServer(listen.health_host, listen.health_port,
                               registry=receiver.metrics.registry,
                               live=lambda: receiver.workers.alive or receiver.draining,
-                              ready=receiver.readiness)
+                              ready=ready)
         health.start()
     try:
         with asyncio.Runner(loop_factory=configs[0].get_loop_factory()) as runner:
-            runner.run(_serve_all([_Server(c) for c in configs]))
+            runner.run(_serve_all(servers))
     finally:
         if health is not None:
             health.stop()
