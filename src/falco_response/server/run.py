@@ -156,7 +156,7 @@ def run(receiver: Receiver, listen: Listen, *, extra: Sequence[uvicorn.Config] =
     # Worker threads run actions (Python code holding the GIL); a shorter switch interval
     # lets the event loop answer intake sooner (the default 5 ms would show in p99).
     sys.setswitchinterval(0.0005)
-    servers = [_Server(c) for c in configs]
+    servers: list[uvicorn.Server] = [_Server(c) for c in configs]
     ready = readiness(servers, receiver.readiness)
     health = None
     if listen.health_port is not None:
