@@ -283,3 +283,11 @@ def test_without_libyaml_deep_block_nesting_is_refused_not_a_crash(
     path.write_text("version: 1\nresponses: [{name: r, actions: [{type: log}]}]\n")
     assert [r.name for r in Engine.from_config(path, entry_points=False).config.responses] \
         == ["r"]
+
+
+def test_closing_brackets_in_text_do_not_count_as_nesting(tmp_path: Path) -> None:
+    # Over 1,000 opening brackets makes the loader count flow nesting before parsing; the
+    # closing brackets of a quoted string, with none open, are not nesting.
+    many = 1001
+    data = read_yaml(tmp_path, f"a: '{']' * many}'\nb: [{', '.join(['[]'] * many)}]\n")
+    assert data == {"a": "]" * many, "b": [[]] * many}
