@@ -291,3 +291,14 @@ def test_closing_brackets_in_text_do_not_count_as_nesting(tmp_path: Path) -> Non
     many = 1001
     data = read_yaml(tmp_path, f"a: '{']' * many}'\nb: [{', '.join(['[]'] * many)}]\n")
     assert data == {"a": "]" * many, "b": [[]] * many}
+
+
+def test_flow_nesting_past_the_scan_limit_is_refused_even_with_brackets_closed_on_the_way(
+        tmp_path: Path) -> None:
+    # [[], [[], [[], ...]]]: each level holds an empty list beside the next level, 1,100
+    # deep, which is refused before any parser sees it (libyaml before 0.2.5 has no depth
+    # limit of its own)
+    path = tmp_path / "config.yaml"
+    path.write_text("[[], " * 1100 + "]" * 1100 + "\n")
+    assert problems_of(path) == [(str(path), "", f"not loaded: nested deeper than "
+                                                 f"{MAX_YAML_DEPTH} levels")]
