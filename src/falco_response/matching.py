@@ -33,11 +33,6 @@ def is_glob(pattern: str) -> bool:
     return any(c in _GLOB_CHARS for c in pattern)
 
 
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Shell-style, case-sensitive, whole-string."""
-    return re.compile(fnmatch.translate(pattern), re.DOTALL)
-
-
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
@@ -208,7 +203,8 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
 
 
 def compile_glob_any(globs: Sequence[str]) -> Callable[[str], Any]:
-    """One whole-string matcher for several shell globs (one regex, not one per glob)."""
+    """One whole-string matcher for several shell globs (one regex, not one per glob):
+    shell-style, case-sensitive."""
     return _glob_matcher(tuple(globs))
 
 
