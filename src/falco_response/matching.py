@@ -127,15 +127,15 @@ class Atom:
     __slots__ = ("alt", "check", "key", "name", "wanted")
 
     def __init__(self, name: str, op: str, args: Any, test: Callable[[Any], bool],
-                 wanted: frozenset[Any] | None = None,
-                 direct: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+                 direct: Callable[[Mapping[str, Any]], bool],
+                 wanted: frozenset[Any] | None = None) -> None:
         self.name = name
         self.alt = alt = dotted(name)
         self.key = (name, op, args)
         self.wanted = wanted
         self.check: Callable[[Mapping[str, Any]], bool]
         if alt is None:  # ``direct``: ``test`` of the field, in one call instead of two
-            self.check = direct or (lambda fields: test(fields.get(name)))
+            self.check = direct
         else:
             self.check = lambda fields: test(field_value(fields, name, alt))
 
@@ -157,18 +157,19 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
     if ops.in_ is not None:
         wanted = frozenset(_key(v) for v in ops.in_)
         atoms.append(Atom(name, "in", wanted,
-                          lambda v: v is not None and _key(v) in wanted, wanted,
-                          lambda f: (v := f.get(name)) is not None and _key(v) in wanted))
+                          lambda v: v is not None and _key(v) in wanted,
+                          lambda f: (v := f.get(name)) is not None and _key(v) in wanted,
+                          wanted))
     if ops.not_in is not None:
         unwanted = frozenset(_key(v) for v in ops.not_in)
         atoms.append(Atom(name, "not_in", unwanted,
-                          lambda v: v is None or _key(v) not in unwanted, None,
+                          lambda v: v is None or _key(v) not in unwanted,
                           lambda f: (v := f.get(name)) is None or _key(v) not in unwanted))
     if ops.glob is not None:
         globs = _as_list(ops.glob)
         merged = compile_glob_any(globs)
         atoms.append(Atom(name, "glob", tuple(globs),
-                          lambda v: v is not None and merged(_text(v)) is not None, None,
+                          lambda v: v is not None and merged(_text(v)) is not None,
                           lambda f: (v := f.get(name)) is not None
                           and merged(v if v.__class__ is str else _text(v)) is not None))
     if ops.regex is not None:
@@ -180,7 +181,7 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
                 where = f"{path}.regex" if isinstance(ops.regex, str) else f"{path}.regex[{i}]"
                 raise MatchError(where, f"bad regex {pattern!r}: {exc}") from None
         test: Callable[[Any], bool]
-        direct: Callable[[Mapping[str, Any]], bool] | None = None
+        direct: Callable[[Mapping[str, Any]], bool]
         if len(regexes) == 1:  # the usual case: no generator to build per evaluation
             search = regexes[0].search
             test = lambda v: v is not None and search(_text(v)) is not None  # noqa: E731
@@ -188,16 +189,17 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
                 v if v.__class__ is str else _text(v)) is not None
         else:
             test = lambda v: v is not None and any(r.search(_text(v)) for r in regexes)  # noqa: E731
-        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)), test, None, direct))
+            direct = lambda f: test(f.get(name))  # noqa: E731
+        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)), test, direct))
     if ops.prefix is not None:
         prefixes = tuple(_as_list(ops.prefix))
         atoms.append(Atom(name, "prefix", prefixes,
-                          lambda v: v is not None and _text(v).startswith(prefixes), None,
+                          lambda v: v is not None and _text(v).startswith(prefixes),
                           lambda f: (v := f.get(name)) is not None
                           and (v if v.__class__ is str else _text(v)).startswith(prefixes)))
     if ops.exists is not None:
         want = ops.exists
-        atoms.append(Atom(name, "exists", want, lambda v: (v is not None) is want, None,
+        atoms.append(Atom(name, "exists", want, lambda v: (v is not None) is want,
                           lambda f: (f.get(name) is not None) is want))
     return atoms
 
