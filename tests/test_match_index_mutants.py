@@ -136,3 +136,27 @@ def test_stops_may_be_shorter_than_the_responses() -> None:
     index = index_of([{}, {}, {}], [False, True])
     assert index.matching(make_alert()) == [0, 1]
     assert index_of([{}, {}]).matching(make_alert()) == [0, 1]
+
+
+def test_every_looked_up_condition_of_a_response_must_hold() -> None:
+    matches = [{"fields": {"a": 1, "b": 2, "c": 3}}, {"fields": {"a": 1, "b": 5, "c": 3}}]
+    assert check(matches, [alert(a=1, b=2, c=3), alert(a=1, b=9, c=3), alert(a=1, b=2, c=9),
+                           alert(a=9, b=2, c=3), alert(a=1, b=5, c=3)]) == [
+        [0], [], [], [], [1]]
+
+
+def test_a_miss_on_one_field_does_not_end_the_lookups_of_the_others() -> None:
+    matches = [{"fields": {"f": "a"}}, {"fields": {"g[1]": "b"}}, {"fields": {"h": "c"}}]
+    assert check(matches, [alert(f="zz", h="c"), alert(h="c"), alert(**{"g[1]": "zz", "h": "c"}),
+                           alert(**{"g.1": "b", "f": "zz"}), alert(f="a", h="zz")]) == [
+        [2], [2], [2], [1], [0]]
+
+
+@pytest.mark.parametrize("wanted, value, hit", [
+    (7, "007", True), (7, "7.0", True), (7, 7.0, True), (7, "7a", False),   # numbers only
+    ("true", True, True), ("false", False, True), ("true", "true", True),   # text only
+    ("7a", "7a", True), ("a", 7, False), ("1e3", 1000, True),
+])
+def test_a_table_of_numbers_or_of_text_is_looked_up_by_comparison_key(wanted: Any, value: Any,
+                                                                       hit: bool) -> None:
+    assert check([{"fields": {"f": wanted}}], [alert(f=value)]) == [[0] if hit else []]
