@@ -19,7 +19,12 @@ from falco_response.schema import MatchSpec
 
 from .conftest import build, make_alert
 
-MISSING = object()
+class _Missing:
+    def __repr__(self) -> str:  # test ids must not change between runs (mutmut reruns by id)
+        return "MISSING"
+
+
+MISSING = _Missing()
 
 
 def compiled(match: dict[str, Any]) -> CompiledMatch:
@@ -41,6 +46,7 @@ OPERATORS: list[tuple[Any, Any, bool]] = [
     ("sh", "sh", True), ("sh", "bash", False), ("sh", MISSING, False), ("sh", None, False),
     (["sh", "bash"], "bash", True), (["sh", "bash"], "zsh", False),
     ({"in": ["sh"]}, MISSING, False), ({"in": ["0"]}, 0, True), ({"in": [0]}, "00", True),
+    ({"in": [1000]}, "1e3", True), ({"in": ["2.50"]}, 2.5, True), ({"in": [2.5]}, "2.6", False),
     (True, True, True), (True, "true", True), (True, False, False), (True, "false", False),
     (False, False, True), (False, "false", True), (False, True, False), (False, "true", False),
     ("true", True, True), ("false", False, True), ("false", True, False),
