@@ -160,3 +160,38 @@ def test_a_miss_on_one_field_does_not_end_the_lookups_of_the_others() -> None:
 def test_a_table_of_numbers_or_of_text_is_looked_up_by_comparison_key(wanted: Any, value: Any,
                                                                        hit: bool) -> None:
     assert check([{"fields": {"f": wanted}}], [alert(f=value)]) == [[0] if hit else []]
+
+
+def test_a_missing_field_among_several_lookups_does_not_end_the_others() -> None:
+    matches = [{"fields": {"f": ["a", "b"]}}, {"fields": {"g": "x"}}, {"fields": {"h": "y"}},
+               {"fields": {"k[1]": "z"}}, {"fields": {"m": "w"}}]
+    assert check(matches, [alert(h="y"), alert(m="w"), alert(f="zz", m="w"),
+                           alert(**{"k.1": "z"}), alert(f="a", g="x", h="y", m="w")]) == [
+        [2], [4], [4], [3], [0, 1, 2, 4]]
+
+
+class CountedHeader(CompiledMatch):
+    """A compiled match that counts how often its header is evaluated."""
+
+    __slots__ = ()
+    calls: dict[int, int] = {}
+
+    def header_ok(self, alert: Any) -> bool:
+        CountedHeader.calls[id(self)] = CountedHeader.calls.get(id(self), 0) + 1
+        return super().header_ok(alert)
+
+
+def test_each_header_is_decided_once_per_alert_key() -> None:
+    """The header depends only on (rule, priority, source, tags): the index remembers its
+    answer for each key rather than evaluating it for every alert."""
+    specs = [{"priority": "critical"}, {"priority": "error", "fields": {"f": "a"}},
+             {"rule": "R*", "fields": {"g": {"glob": "*"}}}]
+    matches = [CountedHeader(msgspec.convert(spec, MatchSpec)) for spec in specs]
+    index = ResponseIndex([(m, i) for i, m in enumerate(matches)])
+    CountedHeader.calls.clear()
+    critical = make_alert(rule="Rx", output_fields={"f": "a", "g": "1"})
+    error = make_alert(rule="Rx", priority="Error", output_fields={"f": "a"})
+    for _ in range(3):
+        assert index.matching(critical) == [0, 2]
+        assert index.matching(error) == [1]
+    assert sorted(CountedHeader.calls.values()) == [2, 2, 2]  # once per key, two keys
