@@ -15,6 +15,7 @@ env's installed distributions. One worker process, under ``nice``: this is a slo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -108,6 +109,15 @@ def scratch_copy(module: Module, where: Path) -> list[str]:
     return tests
 
 
+def unstable_test_ids(where: Path) -> list[str]:
+    """Test ids holding an object's address (a parameter without a stable repr)."""
+    stats = where / "mutants" / "mutmut-stats.json"
+    if not stats.is_file():
+        return []
+    tests = json.loads(stats.read_text()).get("duration_by_test", {})
+    return sorted(t for t in tests if re.search(r" at 0x[0-9a-fA-F]+>", t))
+
+
 def run_module(name: str, module: Module, equivalent: dict[str, str], keep: Path | None) -> bool:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as tmp:
@@ -129,6 +139,12 @@ def run_module(name: str, module: Module, equivalent: dict[str, str], keep: Path
         if run.returncode != 0:
             print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
             print(f"{name}: mutmut failed (exit {run.returncode})")
+            return False
+        unstable = unstable_test_ids(where)
+        if unstable:
+            print(f"{name}: test ids that change between runs (mutmut reruns tests by id, so "
+                  f"each rerun fails and every mutant would count as killed):")
+            print("\n".join(f"  {test}" for test in unstable[:10]))
             return False
         listed = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"],
                                 cwd=where, env=env, check=True, capture_output=True, text=True)

@@ -19,6 +19,10 @@ from .schema import FieldOps, MatchSpec, TagsSpec
 
 _PRIORITY_EXPR = r"^\s*(<=|>=|<|>|=)?\s*([A-Za-z]+)\s*$"  # compiled on first use
 _GLOB_CHARS = frozenset("*?[")
+# The labels that keep apart the keys of different operators (Atom.key) and of different
+# header parts (CompiledMatch.header_key): only ever compared with each other.
+_IN, _NOT_IN, _GLOB, _REGEX, _PREFIX, _EXISTS = "in", "not_in", "glob", "regex", "prefix", "exists"
+_RULE, _PRIORITY, _SOURCE, _TAGS = "rule", "priority", "source", "tags"
 
 
 class MatchError(ValueError):
@@ -31,11 +35,6 @@ class MatchError(ValueError):
 
 def is_glob(pattern: str) -> bool:
     return any(c in _GLOB_CHARS for c in pattern)
-
-
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Shell-style, case-sensitive, whole-string."""
-    return re.compile(fnmatch.translate(pattern), re.DOTALL)
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -132,15 +131,15 @@ class Atom:
     __slots__ = ("alt", "check", "key", "name", "wanted")
 
     def __init__(self, name: str, op: str, args: Any, test: Callable[[Any], bool],
-                 wanted: frozenset[Any] | None = None,
-                 direct: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+                 direct: Callable[[Mapping[str, Any]], bool],
+                 wanted: frozenset[Any] | None = None) -> None:
         self.name = name
         self.alt = alt = dotted(name)
         self.key = (name, op, args)
         self.wanted = wanted
         self.check: Callable[[Mapping[str, Any]], bool]
         if alt is None:  # ``direct``: ``test`` of the field, in one call instead of two
-            self.check = direct or (lambda fields: test(fields.get(name)))
+            self.check = direct
         else:
             self.check = lambda fields: test(field_value(fields, name, alt))
 
@@ -161,19 +160,20 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
     # thousands of responses evaluates these more than anything else.
     if ops.in_ is not None:
         wanted = frozenset(_key(v) for v in ops.in_)
-        atoms.append(Atom(name, "in", wanted,
-                          lambda v: v is not None and _key(v) in wanted, wanted,
-                          lambda f: (v := f.get(name)) is not None and _key(v) in wanted))
+        atoms.append(Atom(name, _IN, wanted,
+                          lambda v: v is not None and _key(v) in wanted,
+                          lambda f: (v := f.get(name)) is not None and _key(v) in wanted,
+                          wanted))
     if ops.not_in is not None:
         unwanted = frozenset(_key(v) for v in ops.not_in)
-        atoms.append(Atom(name, "not_in", unwanted,
-                          lambda v: v is None or _key(v) not in unwanted, None,
+        atoms.append(Atom(name, _NOT_IN, unwanted,
+                          lambda v: v is None or _key(v) not in unwanted,
                           lambda f: (v := f.get(name)) is None or _key(v) not in unwanted))
     if ops.glob is not None:
         globs = _as_list(ops.glob)
         merged = compile_glob_any(globs)
-        atoms.append(Atom(name, "glob", tuple(globs),
-                          lambda v: v is not None and merged(_text(v)) is not None, None,
+        atoms.append(Atom(name, _GLOB, tuple(globs),
+                          lambda v: v is not None and merged(_text(v)) is not None,
                           lambda f: (v := f.get(name)) is not None
                           and merged(v if v.__class__ is str else _text(v)) is not None))
     if ops.regex is not None:
@@ -185,7 +185,7 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
                 where = f"{path}.regex" if isinstance(ops.regex, str) else f"{path}.regex[{i}]"
                 raise MatchError(where, f"bad regex {pattern!r}: {exc}") from None
         test: Callable[[Any], bool]
-        direct: Callable[[Mapping[str, Any]], bool] | None = None
+        direct: Callable[[Mapping[str, Any]], bool]
         if len(regexes) == 1:  # the usual case: no generator to build per evaluation
             search = regexes[0].search
             test = lambda v: v is not None and search(_text(v)) is not None  # noqa: E731
@@ -193,22 +193,24 @@ def _atoms(name: str, cond: Any, path: str) -> list[Atom]:
                 v if v.__class__ is str else _text(v)) is not None
         else:
             test = lambda v: v is not None and any(r.search(_text(v)) for r in regexes)  # noqa: E731
-        atoms.append(Atom(name, "regex", tuple(_as_list(ops.regex)), test, None, direct))
+            direct = lambda f: test(f.get(name))  # noqa: E731
+        atoms.append(Atom(name, _REGEX, tuple(_as_list(ops.regex)), test, direct))
     if ops.prefix is not None:
         prefixes = tuple(_as_list(ops.prefix))
-        atoms.append(Atom(name, "prefix", prefixes,
-                          lambda v: v is not None and _text(v).startswith(prefixes), None,
+        atoms.append(Atom(name, _PREFIX, prefixes,
+                          lambda v: v is not None and _text(v).startswith(prefixes),
                           lambda f: (v := f.get(name)) is not None
                           and (v if v.__class__ is str else _text(v)).startswith(prefixes)))
     if ops.exists is not None:
         want = ops.exists
-        atoms.append(Atom(name, "exists", want, lambda v: (v is not None) is want, None,
+        atoms.append(Atom(name, _EXISTS, want, lambda v: (v is not None) is want,
                           lambda f: (f.get(name) is not None) is want))
     return atoms
 
 
 def compile_glob_any(globs: Sequence[str]) -> Callable[[str], Any]:
-    """One whole-string matcher for several shell globs (one regex, not one per glob)."""
+    """One whole-string matcher for several shell globs (one regex, not one per glob):
+    shell-style, case-sensitive."""
     return _glob_matcher(tuple(globs))
 
 
@@ -237,7 +239,7 @@ class CompiledMatch:
             if not rules:
                 raise MatchError("rule", "an empty list matches no alert")
             exact = frozenset(rules)  # a name with brackets may also be meant literally
-            key.append(("rule", exact))
+            key.append((_RULE, exact))
             if any(is_glob(r) for r in rules):
                 merged = compile_glob_any([r for r in rules if is_glob(r)])
                 header.append(lambda a: a.rule in exact or merged(a.rule) is not None)
@@ -249,16 +251,16 @@ class CompiledMatch:
                 admitted = priority_set(spec.priority)
             except ValueError as exc:
                 raise MatchError("priority", str(exc)) from None
-            key.append(("priority", admitted))
+            key.append((_PRIORITY, admitted))
             header.append(lambda a: a.priority in admitted)
         if spec.source is not None:
             sources = frozenset("syscall" if s == "syscalls" else s for s in _as_list(spec.source))
-            key.append(("source", sources))
+            key.append((_SOURCE, sources))
             header.append(lambda a: a.source in sources)
         if spec.tags is not None:
             tags = spec.tags if isinstance(spec.tags, TagsSpec) else TagsSpec(all=spec.tags)
             need, some, banned = frozenset(tags.all), frozenset(tags.any), frozenset(tags.none)
-            key.append(("tags", need, some, banned))
+            key.append((_TAGS, need, some, banned))
             header.append(lambda a: need <= a.tags and (not some or not some.isdisjoint(a.tags))
                           and banned.isdisjoint(a.tags))
         self._header = tuple(header)
