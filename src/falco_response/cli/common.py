@@ -58,19 +58,27 @@ def config_path(args: argparse.Namespace) -> str | None:
     return str(args.config)
 
 
+def _config_and_level(args: argparse.Namespace) -> tuple[str, str | None] | None:
+    """The config path and the log level, or None after printing why not."""
+    path = config_path(args)
+    if path is None:
+        return None
+    try:
+        return path, log_level()
+    except ValueError as exc:
+        error(str(exc))
+        return None
+
+
 def load_engine(args: argparse.Namespace, *, dry_run: bool = False, quiet: bool = False,
                 plugins: Sequence[Any] = (), startup_level: str = "warning",
                 logger: Any = None, store: loading.StoreFor | None = None) -> Engine | None:
     """The engine for ``args.config`` (see :func:`falco_response.loading.load_engine`), or
     None after printing every problem (no config given, a bad config) to stderr."""
-    path = config_path(args)
-    if path is None:
+    found = _config_and_level(args)
+    if found is None:
         return None
-    try:
-        level = log_level()
-    except ValueError as exc:
-        error(str(exc))
-        return None
+    path, level = found
     return loading.load_engine(path, dry_run=dry_run, quiet=quiet, plugins=plugins,
                                startup_level=startup_level, level=level, logger=logger,
                                store=store)
@@ -85,6 +93,7 @@ def store_url(args: argparse.Namespace) -> str | None:
     if engine is None:
         return None
     url = engine.config.settings.store
+    engine.close()
     if not url:
         error("the config names no settings.store (pass --store URL)")
         return None
@@ -94,14 +103,10 @@ def store_url(args: argparse.Namespace) -> str | None:
 def load_outline(args: argparse.Namespace, *, startup_level: str = "warning") -> Outline | None:
     """What ``serve``'s intake needs of ``args.config`` (see
     :func:`falco_response.loading.load_outline`), or None after printing every problem."""
-    path = config_path(args)
-    if path is None:
+    found = _config_and_level(args)
+    if found is None:
         return None
-    try:
-        level = log_level()
-    except ValueError as exc:
-        error(str(exc))
-        return None
+    path, level = found
     return loading.load_outline(path, startup_level=startup_level, level=level)
 
 
