@@ -86,14 +86,15 @@ class _Refusals:
     a hundred (a flood of slow heads must not become a flood of log lines)."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, reason: str) -> None:
         import structlog
 
+        self.counts: dict[str, int] = {}
+        self.log = structlog.get_logger("falco_response.console")
+
+    def __call__(self, reason: str) -> None:
         count = self.counts[reason] = self.counts.get(reason, 0) + 1
         if count == 1 or count % 100 == 0:
-            structlog.get_logger("falco_response.console").warning(
+            self.log.warning(
                 "console request refused by the listener", reason=reason, count=count)
 
 
