@@ -8,8 +8,10 @@ from pathlib import Path
 from server_helpers import wait_for
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from falco_response.server.queue import DurableQueue, QueueClosed, QueueFull
+from falco_response.server.queue import DurableQueue, QueueClosed, QueueFull, runs
 
 
 def test_items_come_out_in_order_and_ack_removes_them(tmp_path: Path) -> None:
@@ -147,3 +149,64 @@ def test_the_wal_is_started_over_under_a_steady_stream_of_commits(tmp_path: Path
     # Never started over, the WAL would hold every frame: at least one per commit.
     assert biggest < commits * frame, f"the WAL grew to {biggest // frame} frames"
     assert not wal.exists() or wal.stat().st_size == 0  # stop() checkpoints all of it
+
+
+@given(st.sets(st.integers(min_value=1, max_value=400), max_size=120))
+def test_runs_hold_exactly_the_acknowledged_ids(ids: set[int]) -> None:
+    """The ranges an ack commit deletes cover the acknowledged ids and nothing else, as few
+    as there are runs of consecutive ids."""
+    found = runs(ids)
+    covered = [i for first, last in found for i in range(first, last + 1)]
+    assert sorted(covered) == sorted(ids) and len(covered) == len(set(covered))
+    assert all(first <= last for first, last in found)
+    assert all(a[1] + 1 < b[0] for a, b in zip(found, found[1:]))  # no two could be one
+
+
+def test_acks_on_the_loop_are_deleted_together_not_with_each_intake_commit(
+        tmp_path: Path) -> None:
+    """On the event loop, intake's commits insert only; the acknowledgements of ACK_DELAY
+    seconds are deleted in one transaction of their own, one range per run of ids."""
+    import asyncio
+
+    queue = DurableQueue(tmp_path / "q.db")
+    statements: list[str] = []
+
+    async def run() -> None:
+        queue.attach(asyncio.get_running_loop())
+        await asyncio.gather(*(queue.submit_async(b"a") for _ in range(300)))
+        items = [queue.take(timeout=1) for _ in range(300)]
+        queue._db.set_trace_callback(statements.append)
+        queue.ack_many([i.id for i in items[:250] if i])  # 250 neighbours
+        for _ in range(3):
+            await queue.submit_async(b"during")  # intake commits while the acks wait
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any("DELETE" in s for s in statements):
+            await asyncio.sleep(0.01)
+
+    asyncio.run(run())
+    transactions: list[list[str]] = []
+    for statement in statements:
+        if statement.startswith("BEGIN"):
+            transactions.append([])
+        elif transactions:
+            transactions[-1].append(statement)
+    inserting = [t for t in transactions if any(s.startswith("INSERT") for s in t)]
+    deleting = [t for t in transactions if any(s.startswith("DELETE") for s in t)]
+    assert len(inserting) >= 1 and not any(t in deleting for t in inserting)
+    assert len(deleting) == 1 and sum(s.startswith("DELETE") for s in deleting[0]) == 1
+    queue.stop()
+    again = DurableQueue(tmp_path / "q.db")
+    assert again.recovered == 53  # 300 + 3 in, 250 acknowledged
+    again.stop()
+
+
+def test_ids_of_a_batch_insert_are_the_rows_ids(tmp_path: Path) -> None:
+    """A batch is inserted with one statement; the ids it reports are the rows' own."""
+    import sqlite3
+
+    queue = DurableQueue(tmp_path / "q.db")
+    futures = [queue.submit(f"b-{i}".encode()) for i in range(40)]
+    ids = [f.result(5) for f in futures]
+    queue.stop()
+    rows = dict(sqlite3.connect(tmp_path / "q.db").execute("SELECT id, body FROM items"))
+    assert [rows[i] for i in ids] == [f"b-{i}".encode() for i in range(40)]
