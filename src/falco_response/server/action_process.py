@@ -15,11 +15,10 @@ over a Unix socket pair, in length-prefixed msgpack frames:
   once intake drained (the socket closing without it means intake was killed: the child
   exits at once, since intake's queue still holds what the child had);
 - actions to intake: ``["ready", pid]`` once the config is loaded, then
-  ``[[id, [[source, [[response, action, status, seconds], ...]], ...], error], ...]``:
-  finished alerts, each with what the metrics count, and ``error`` None, or the text of what
-  handling it raised. Intake then acknowledges the first kind in the queue, and retries (in
-  the end dead-letters) the second, through the same :class:`~.runner.Reporter` as
-  :mod:`.workers`.
+  ``[[[id, error], ...], tally]``: finished rows, each with ``error`` None or the text of
+  what handling it raised, and what the metrics count of them (a :class:`~.runner.Tally`).
+  Intake then acknowledges the first kind in the queue, and retries (in the end
+  dead-letters) the second, through the same :class:`~.runner.Reporter` as :mod:`.workers`.
 
 An alert is acknowledged only after its actions finished in the child. When the child dies,
 the alerts it held go back to the front of the queue and a new child starts (at-least-once, as
@@ -42,25 +41,26 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
 import msgspec
 
-from .runner import Handled, drain, handle_row, summarize
+from .runner import Tally, drain, handle_row
 
 if TYPE_CHECKING:  # the child needs none of these (nor prometheus-client)
     from ..engine import Engine
+    from ..outcome import Result
     from .queue import DurableQueue, Item
     from .runner import Reporter
 
 _HEADER = struct.Struct("<I")
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder().decode
-_Finished = list[tuple[int, list[Handled], Optional[str]]]
-BATCH = 256
+_decode_finished = msgspec.msgpack.Decoder(tuple[list[tuple[int, Optional[str]]], Tally]).decode
+BATCH = 512
 """Most alerts sent to the child in one frame."""
-GATHER = 0.005
+GATHER = 0.02
 """Seconds each side lets alerts (or acknowledgements) gather after sending a frame. Intake
 answers Falco once an alert is committed, not once it is sent on, so this costs intake
 nothing; it saves a thread wake-up on each side for every few alerts, which at thousands of
@@ -80,8 +80,9 @@ def send_frame(sock: socket.socket, message: Any) -> None:
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def read_frame(stream: BinaryIO) -> Any:
-    """The next message, or None at the end of the stream (the other side closed it)."""
+def read_frame(stream: BinaryIO, decode: Callable[[bytes], Any] = _decode) -> Any:
+    """The next message (read by ``decode``), or None at the end of the stream (the other
+    side closed it)."""
     head = stream.read(_HEADER.size)
     if len(head) < _HEADER.size:
         return None
@@ -89,7 +90,7 @@ def read_frame(stream: BinaryIO) -> Any:
     data = stream.read(size)
     if len(data) < size:
         return None
-    return _decode(data)
+    return decode(data)
 
 
 # -- the intake side --------------------------------------------------------------------------
@@ -295,10 +296,10 @@ class ActionProcess:
         finished = self.reporter.finished
         while True:
             try:
-                frame = read_frame(child.stream)
+                frame = read_frame(child.stream, _decode_finished)
                 if frame is None:
                     return
-                done = msgspec.convert(frame, _Finished)
+                done, tally = frame
             except OSError:  # reset: the child died with our frames unread
                 return
             except ValueError as exc:  # msgspec.DecodeError and ValidationError are ones
@@ -308,13 +309,11 @@ class ActionProcess:
                 child.proc.kill()
                 return
             with child.lock:
-                items = [child.inflight.pop(item_id, None) for item_id, _, _ in done]
+                items = [(child.inflight.pop(item_id, None), error) for item_id, error in done]
             if self._suspects:
                 with self._suspects_lock:
-                    self._suspects.difference_update(item_id for item_id, _, _ in done)
-            for item, (_, handled, error) in zip(items, done):
-                if item is not None:
-                    finished(item, handled, error)
+                    self._suspects.difference_update(item_id for item_id, _ in done)
+            finished([(item, error) for item, error in items if item is not None], tally)
 
     def drain(self, timeout: float) -> bool:
         """See :func:`.runner.drain`: the child finishes what it holds, then exits."""
@@ -399,7 +398,7 @@ class _ChildSide:
         self.sock = sock
         self.log = engine.log
         self.work: queues.SimpleQueue[tuple[int, bytes] | None] = queues.SimpleQueue()
-        self.done: queues.SimpleQueue[tuple[int, list[Handled], str | None] | None] = \
+        self.done: queues.SimpleQueue[tuple[int, list[Result], str | None] | None] = \
             queues.SimpleQueue()
         self.workers = [threading.Thread(target=self.run_rows, name=f"worker-{i}",
                                          daemon=True) for i in range(workers)]
@@ -414,12 +413,12 @@ class _ChildSide:
             item_id, body = item
             error = None
             try:
-                handled = summarize(handle_row(self.engine, body))
+                results = handle_row(self.engine, body)
             except Exception as exc:  # the engine returns failures as values; belt and braces
                 error = f"{type(exc).__name__}: {exc}"[:300]
                 self.log.error("worker failed on an alert", item=item_id, error=error)
-                handled = []
-            self.done.put((item_id, handled, error))
+                results = []
+            self.done.put((item_id, results, error))
 
     def report(self) -> None:
         """Send what the workers finished, gathered into frames, until told to stop."""
@@ -427,14 +426,18 @@ class _ChildSide:
         while not finished:
             batch, finished = self._gather()
             if batch:
+                tally = Tally()
+                for _, results, _ in batch:
+                    tally.add(results)
                 try:
-                    send_frame(self.sock, batch)
+                    send_frame(self.sock, [[(item_id, error) for item_id, _, error in batch],
+                                           tally])
                 except OSError:
                     return  # intake is gone: what we finished is worked again after restart
                 if not finished:
                     time.sleep(GATHER)
 
-    def _gather(self) -> tuple[list[tuple[int, list[Handled], str | None]], bool]:
+    def _gather(self) -> tuple[list[tuple[int, list[Result], str | None]], bool]:
         """What is finished now (waiting for the first), and whether the end was seen."""
         first = self.done.get()
         if first is None:

@@ -17,6 +17,7 @@ from ..hookspecs import hookimpl
 if TYPE_CHECKING:
     from ..alert import Alert
     from ..outcome import Outcome
+    from .runner import Tally
 
 KNOWN_SOURCES = frozenset({
     "syscall", "k8s_audit", "aws_cloudtrail", "gcp_auditlog", "okta", "github", "docker",
@@ -91,12 +92,24 @@ class Metrics:
     def record_handled(self, source: str,
                        outcomes: Sequence[tuple[str, str, str, float]]) -> None:
         """One handled alert: its source and each outcome as ``(response, action, status,
-        seconds)``. Called by the hook above, or with what the action process reports."""
-        self._child(self.handled, source_label(source)).inc()
-        seen: set[str] = set()
-        for response, action, status, seconds in outcomes:
-            if response not in seen:
-                seen.add(response)
-                self._child(self.matched, response).inc()
-            self._child(self.outcomes, action, status).inc()
-            self._child(self.duration, action).observe(seconds)
+        seconds)``. Called by the hook above."""
+        from .runner import Tally
+
+        tally = Tally()
+        tally.add_one(source, outcomes)
+        self.record(tally)
+
+    def record(self, tally: Tally) -> None:
+        """The alerts of a batch (see :class:`~.runner.Tally`): what the runners report."""
+        child = self._child
+        for source, count in tally.handled.items():
+            child(self.handled, source_label(source)).inc(count)
+        for response, count in tally.matched.items():
+            child(self.matched, response).inc(count)
+        for action, statuses in tally.outcomes.items():
+            for status, count in statuses.items():
+                child(self.outcomes, action, status).inc(count)
+        for action, seconds in tally.seconds.items():
+            observe = child(self.duration, action).observe
+            for value in seconds:
+                observe(value)

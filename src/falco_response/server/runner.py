@@ -41,18 +41,38 @@ class Runner(Protocol):
     def drain(self, timeout: float) -> bool: ...
 
 
-class Handled(msgspec.Struct, array_like=True):
-    """What the metrics count of one handled alert: its source and each outcome as
-    ``(response, action, status, seconds)``. The action process sends these to intake."""
+class Tally(msgspec.Struct, array_like=True):
+    """What the metrics count of the alerts handled in a batch: alerts by source, matches by
+    response, outcomes by action and status, and each outcome's seconds by action. The action
+    process sends one with each frame, so intake counts a batch with a few increments rather
+    than four metric updates per alert (about 3 microseconds of intake's interpreter each)."""
 
-    source: str
-    outcomes: list[tuple[str, str, str, float]]
+    handled: dict[str, int] = msgspec.field(default_factory=dict)
+    matched: dict[str, int] = msgspec.field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
+    seconds: dict[str, list[float]] = msgspec.field(default_factory=dict)
 
+    def add(self, results: Sequence[Result]) -> Tally:
+        """Count ``results`` (those with an alert) in; this tally."""
+        for result in results:
+            if result.alert is not None:
+                self.add_one(result.alert.source, [
+                    (o.response, o.action, o.status.value, o.duration_ms / 1000.0)
+                    for o in result.outcomes])
+        return self
 
-def summarize(results: Sequence[Result]) -> list[Handled]:
-    return [Handled(r.alert.source, [(o.response, o.action, o.status.value,
-                                      o.duration_ms / 1000.0) for o in r.outcomes])
-            for r in results if r.alert is not None]
+    def add_one(self, source: str, outcomes: Sequence[tuple[str, str, str, float]]) -> None:
+        """One handled alert: its source and each outcome as ``(response, action, status,
+        seconds)``."""
+        self.handled[source] = self.handled.get(source, 0) + 1
+        seen: set[str] = set()
+        for response, action, status, seconds in outcomes:
+            if response not in seen:
+                seen.add(response)
+                self.matched[response] = self.matched.get(response, 0) + 1
+            statuses = self.outcomes.setdefault(action, {})
+            statuses[status] = statuses.get(status, 0) + 1
+            self.seconds.setdefault(action, []).append(seconds)
 
 
 def handle_row(engine: Engine, body: bytes) -> list[Result]:
@@ -73,20 +93,24 @@ class Reporter:
         self.metrics = metrics
         self.retry = retry or RetryPolicy()
 
-    def finished(self, item: Item, handled: Sequence[Handled], error: str | None) -> None:
-        """Acknowledge ``item`` whatever its outcomes (failed actions are outcomes, not a
-        reason to run every action of the alert again); only an ``error`` (handling raised)
-        leaves it unacknowledged, to be tried again and in the end dead-lettered."""
-        if error is not None:
-            self.failed(item, error[:300])
-            return
+    def finished(self, rows: Sequence[tuple[Item, str | None]], tally: Tally) -> None:
+        """Rows finished: acknowledge each whatever its outcomes (failed actions are
+        outcomes, not a reason to run every action of the alert again) and count ``tally``
+        (what the rows without an error handled); only an error (handling raised) leaves a
+        row unacknowledged, to be tried again and in the end dead-lettered."""
+        done = []
+        for item, error in rows:
+            if error is None:
+                done.append(item.id)
+            else:
+                self.failed(item, error[:300])
         if self.metrics is not None:
             try:
-                for one in handled:
-                    self.metrics.record_handled(one.source, one.outcomes)
+                self.metrics.record(tally)
             except (TypeError, ValueError) as exc:  # a count lost, never an ack
                 self.log.error("bad outcome report", error=str(exc)[:200])
-        self.queue.ack(item.id)
+        if done:
+            self.queue.ack_many(done)
 
     def failed(self, item: Item, error: str) -> None:
         """Try ``item`` again after a backoff or, at its last try, dead-letter it."""

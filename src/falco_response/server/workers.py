@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .queue import DurableQueue
-from .runner import Reporter, Runner, drain, handle_row, summarize
+from .runner import Reporter, Runner, Tally, drain, handle_row
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -61,11 +61,11 @@ class Workers:
                 self._busy += 1
             try:
                 try:
-                    handled = summarize(handle_row(self.engine, item.body))
+                    tally = Tally().add(handle_row(self.engine, item.body))
                 except Exception as exc:  # the engine returns failures as values; belt and braces
-                    self.reporter.finished(item, (), f"{type(exc).__name__}: {exc}")
+                    self.reporter.finished([(item, f"{type(exc).__name__}: {exc}")], Tally())
                 else:
-                    self.reporter.finished(item, handled, None)
+                    self.reporter.finished([(item, None)], tally)
             finally:
                 with self._lock:
                     self._busy -= 1
