@@ -117,6 +117,46 @@ def test_a_slow_loris_is_dropped_at_the_header_deadline(server) -> None:  # type
     assert Client(proc.port, token=TOKEN).post(alert("prompt"))[0] == 202
 
 
+def read_response(sock: socket.socket) -> int:
+    """One keep-alive response's status, reading exactly its head and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return int(head.split()[1])
+
+
+def test_the_header_deadline_is_per_head_on_a_busy_keep_alive_connection(server) -> None:  # type: ignore[no-untyped-def]
+    """The deadline timer is set once per connection and set again for what the current head
+    has left when it fires: requests arriving for longer than the deadline are never cut
+    off, and a head begun later still gets its full time, then 408."""
+    proc = server("--header-timeout", "1")
+    body = alert("keep-alive")
+    request = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: "
+               + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with connect(proc.port) as sock:
+        ends = time.monotonic() + 2.6
+        served = 0
+        while time.monotonic() < ends:  # spans two firings of the connection's timer
+            sock.sendall(request)
+            assert read_response(sock) == 202
+            served += 1
+            time.sleep(0.05)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # a head that never ends
+        began = time.monotonic()
+        status, data = status_of(sock)
+        waited = time.monotonic() - began
+    assert served > 20 and status == 408 and b"not received within 1s" in data
+    assert 0.9 <= waited < 5.0, f"408 after {waited:.2f} s"
+
+
 def test_connections_past_the_limit_are_refused_and_room_frees(server) -> None:  # type: ignore[no-untyped-def]
     proc = server("--max-connections", "3", "--header-timeout", "60")
     clients = [Client(proc.port, token=TOKEN) for _ in range(3)]

@@ -61,35 +61,50 @@ def protocol_class(limits: HttpLimits, refused: Callable[[str], None]) -> type[a
     busy = _reply(b"503 Service Unavailable", b"too many connections; retry later",
                   b"retry-after: 1\r\n")
 
+    base = HttpToolsProtocol
+    timeout = limits.header_timeout
+
     class LimitedHttpTools(HttpToolsProtocol):
         _in_head = True
         _head_bytes = 0
         _header_count = 0
+        _head_since: float | None = None
+        """When the head being read began (the connection opened or its first byte came)."""
         _head_timer: asyncio.TimerHandle | None = None
+        """At most one per connection, not one per request: when it fires during a later
+        head, it is set again for what that head has left (a timer per request cost keep-alive
+        intake about 3% of its time)."""
 
         def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
+            base.connection_made(self, transport)
             if len(self.connections) > limits.max_connections:
                 self._refuse(busy, "too_many_connections")
                 return
-            self._arm()
+            self._head_began()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
-            super().connection_lost(exc)
+            base.connection_lost(self, exc)
 
-        def _arm(self) -> None:
+        def _head_began(self) -> None:
+            self._head_since = self.loop.time()
             if self._head_timer is None:
-                self._head_timer = self.loop.call_later(limits.header_timeout, self._too_slow)
+                self._head_timer = self.loop.call_later(timeout, self._check_head)
 
         def _disarm(self) -> None:
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
 
-        def _too_slow(self) -> None:
+        def _check_head(self) -> None:
             self._head_timer = None
-            if self._in_head and not self.transport.is_closing():
+            since = self._head_since
+            if since is None or self.transport.is_closing():
+                return  # between requests: the next head sets the timer again
+            left = since + timeout - self.loop.time()
+            if left > 0:
+                self._head_timer = self.loop.call_later(left, self._check_head)
+            else:
                 self._refuse(too_slow, "header_limit")
 
         def _refuse(self, reply: bytes, reason: str) -> None:
@@ -105,7 +120,8 @@ def protocol_class(limits: HttpLimits, refused: Callable[[str], None]) -> type[a
             if not self._in_head:
                 self._feed(data)
                 return
-            self._arm()
+            if self._head_since is None:
+                self._head_began()
             room = limits.header_bytes - self._head_bytes
             part, rest = (data, b"") if len(data) <= room else (data[:room], data[room:])
             self._head_bytes += len(part)
@@ -138,17 +154,17 @@ def protocol_class(limits: HttpLimits, refused: Callable[[str], None]) -> type[a
             self._header_count += 1
             if self._header_count > limits.max_headers:
                 raise _TooMany()
-            super().on_header(name, value)
+            base.on_header(self, name, value)
 
         def on_headers_complete(self) -> None:
             self._in_head = False
-            self._disarm()
-            super().on_headers_complete()
+            self._head_since = None
+            base.on_headers_complete(self)
 
         def on_message_complete(self) -> None:
             self._in_head = True
             self._head_bytes = 0
             self._header_count = 0
-            super().on_message_complete()
+            base.on_message_complete(self)
 
     return LimitedHttpTools
