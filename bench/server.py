@@ -6,7 +6,8 @@ elsewhere on the machine hits both alike.
 
     python bench/server.py [--rounds 5] [--seconds 3] [--connections 8] [--rate 1000]
 
-Targets (issue 6): accepted rate at least half the bare app's; p99 under 10 ms at 1,000/s.
+Targets: accepted rate at least 0.67x the bare app's (issue 15; issue 6 asked for 0.5); p99
+under 10 ms at 1,000/s.
 Latency rounds alternate too, and the median of each server's per-round p50/p99 is reported:
 a single 10-second round on this shared VM moved the bare app's own p99 between 3 and 16 ms.
 Both servers run as subprocesses on 127.0.0.1; the load generator is an asyncio client with
@@ -32,6 +33,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+TARGET = 0.67
+"""Accepted rate / the bare app's, median of alternating rounds (issue 15)."""
 
 BARE_APP = """
 import sys, uvicorn
@@ -272,7 +276,7 @@ def main() -> None:
     ratios = sorted(o / b for o, b in zip(rates["ours"], rates["bare"]))
     median = ratios[len(ratios) // 2]
     print(f"\naccepted rate / bare rate per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
-          f"median {median:.2f} (target >= 0.50: {'met' if median >= 0.5 else 'NOT met'})")
+          f"median {median:.2f} (target >= {TARGET:.2f}: {'met' if median >= TARGET else 'NOT met'})")
     print(f"median rates: ours {sorted(rates['ours'])[len(ratios) // 2]:,.0f}/s, bare "
           f"{sorted(rates['bare'])[len(ratios) // 2]:,.0f}/s")
     mine = {k: _median([r[k] for r in lat["ours"]]) for k in ("p50", "p99")}
