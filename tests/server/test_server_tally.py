@@ -9,7 +9,7 @@ from prometheus_client import generate_latest
 from falco_response.outcome import Outcome, Result, Status
 from falco_response.parsing import alert_from_dict
 from falco_response.server.metrics import Metrics
-from falco_response.server.runner import Tally
+from falco_response.server.tally import Tally
 
 
 def result(source: str, *outcomes: tuple[str, str, Status, float]) -> Result:

@@ -16,7 +16,7 @@ over a Unix socket pair, in length-prefixed msgpack frames:
   exits at once, since intake's queue still holds what the child had);
 - actions to intake: ``["ready", pid]`` once the config is loaded, then
   ``[[[id, error], ...], tally]``: finished rows, each with ``error`` None or the text of
-  what handling it raised, and what the metrics count of them (a :class:`~.runner.Tally`).
+  what handling it raised, and what the metrics count of them (a :class:`~.tally.Tally`).
   Intake then acknowledges the first kind in the queue, and retries (in the end
   dead-letters) the second, through the same :class:`~.runner.Reporter` as :mod:`.workers`.
 
@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
 import msgspec
 
-from .runner import Tally, drain, handle_row
+from .runner import drain, handle_row
+from .tally import Tally
 
 if TYPE_CHECKING:  # the child needs none of these (nor prometheus-client)
     from ..engine import Engine

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..hookspecs import hookimpl
+from .tally import Tally
 
 if TYPE_CHECKING:
     from ..alert import Alert
     from ..outcome import Outcome
-    from .runner import Tally
 
 KNOWN_SOURCES = frozenset({
     "syscall", "k8s_audit", "aws_cloudtrail", "gcp_auditlog", "okta", "github", "docker",
@@ -93,14 +93,12 @@ class Metrics:
                        outcomes: Sequence[tuple[str, str, str, float]]) -> None:
         """One handled alert: its source and each outcome as ``(response, action, status,
         seconds)``. Called by the hook above."""
-        from .runner import Tally
-
         tally = Tally()
         tally.add_one(source, outcomes)
         self.record(tally)
 
     def record(self, tally: Tally) -> None:
-        """The alerts of a batch (see :class:`~.runner.Tally`): what the runners report."""
+        """The alerts of a batch (see :class:`~.tally.Tally`): what the runners report."""
         child = self._child
         for source, count in tally.handled.items():
             child(self.handled, source_label(source)).inc(count)

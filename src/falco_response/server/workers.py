@@ -11,7 +11,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from .queue import DurableQueue
-from .runner import Reporter, Runner, Tally, drain, handle_row
+from .runner import Reporter, Runner, drain, handle_row
+from .tally import Tally
 
 if TYPE_CHECKING:
     from ..engine import Engine
