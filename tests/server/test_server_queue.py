@@ -210,3 +210,28 @@ def test_ids_of_a_batch_insert_are_the_rows_ids(tmp_path: Path) -> None:
     queue.stop()
     rows = dict(sqlite3.connect(tmp_path / "q.db").execute("SELECT id, body FROM items"))
     assert [rows[i] for i in ids] == [f"b-{i}".encode() for i in range(40)]
+
+
+def test_a_submit_in_the_next_loop_iteration_shares_the_commit(tmp_path: Path) -> None:
+    """On the loop, the commit waits for one more iteration (one more read of the sockets),
+    so a request whose handler runs in the iteration after the first's joins its
+    transaction instead of starting its own."""
+    import asyncio
+
+    queue = DurableQueue(tmp_path / "q.db")
+    begins: list[str] = []
+
+    async def run() -> list[int]:
+        loop = asyncio.get_running_loop()
+        queue.attach(loop)
+        queue._db.set_trace_callback(lambda s: begins.append(s) if s.startswith("BEGIN") else None)
+        futures: list[asyncio.Future[int]] = []
+        loop.call_soon(lambda: futures.append(queue.submit_async(b"first")) or
+                       loop.call_soon(lambda: futures.append(queue.submit_async(b"second"))))
+        while len(futures) < 2:
+            await asyncio.sleep(0)
+        return list(await asyncio.gather(*futures))
+
+    first, second = asyncio.run(run())
+    assert second == first + 1 and len(begins) == 1
+    queue.stop()
