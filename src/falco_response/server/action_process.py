@@ -65,7 +65,8 @@ GATHER = 0.02
 """Seconds each side lets alerts (or acknowledgements) gather after sending a frame. Intake
 answers Falco once an alert is committed, not once it is sent on, so this costs intake
 nothing; it saves a thread wake-up on each side for every few alerts, which at thousands of
-alerts a second would cost intake's event loop more than the alerts themselves."""
+alerts a second would cost intake's event loop more than the alerts themselves. A lone alert
+is sent at once; one that arrives within this time of the last frame waits for the next."""
 
 
 NICE = 10
