@@ -72,8 +72,8 @@ def protocol_class(limits: HttpLimits, refused: Callable[[str], None]) -> type[a
         """When the head being read began (the connection opened or its first byte came)."""
         _head_timer: asyncio.TimerHandle | None = None
         """At most one per connection, not one per request: when it fires during a later
-        head, it is set again for what that head has left (a timer per request cost keep-alive
-        intake about 3% of its time)."""
+        head, it is set again for what that head has left (a keep-alive connection's requests
+        set and cancel no timer of their own)."""
 
         def connection_made(self, transport: Any) -> None:
             base.connection_made(self, transport)

@@ -22,7 +22,8 @@ class Tally(msgspec.Struct, array_like=True):
     """What the metrics count of the alerts handled in a batch: alerts by source, matches by
     response, outcomes by action and status, and each outcome's seconds by action. The action
     process sends one with each frame, so intake counts a batch with a few increments rather
-    than four metric updates per alert (about 3 microseconds of intake's interpreter each)."""
+    than four metric updates per alert (together about 3 microseconds of intake's interpreter
+    for every alert)."""
 
     handled: dict[str, int] = msgspec.field(default_factory=dict)
     matched: dict[str, int] = msgspec.field(default_factory=dict)
